@@ -66,6 +66,8 @@ case "${1:-}" in
     pnpm run check:packages
     step "Size budgets"
     pnpm run size
+    step "Storybook build"
+    pnpm run build:storybook
     step "Changesets"
     pnpm exec changeset status --since=HEAD
     step "Tests (vitest)"

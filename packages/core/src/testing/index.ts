@@ -25,3 +25,15 @@ export function createFakeClock(start: Date | string = '2026-01-01T00:00:00Z'): 
     },
   };
 }
+
+export {
+  type ConformanceCase,
+  type ConformanceContext,
+  type ConformanceRunner,
+  runStoreConformance,
+  type StoreFactory,
+  storeConformanceCases,
+} from './conformance.js';
+export { createSeededRandom, type SeededRandom } from './random.js';
+export { type ApplySummary, applySampleData, generateSampleData, type SampleDataOptions, type SampleEvent } from './sample-data.js';
+export { runLedgerSimulation, SimulationFailure, type SimulationOptions, type SimulationResult, simulationSeed } from './simulation.js';

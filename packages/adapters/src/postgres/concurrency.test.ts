@@ -1,0 +1,145 @@
+import { createTally, sampleCatalog, type Tally, TallyError } from '@tally/core';
+import { createFakeClock } from '@tally/core/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../test-support/postgres.js';
+import { createPostgresStore, type SqlStore } from './index.js';
+
+// The races the ledger exists to win, against the machine's real Postgres.
+let db: TestDatabase;
+let schemaCount = 0;
+const stores: SqlStore[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('race');
+});
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  await db.drop();
+});
+
+async function freshTally(options: { max?: number; pool?: pg.Pool } = {}): Promise<{ tally: Tally; store: SqlStore }> {
+  const schema = `race_${++schemaCount}`;
+  const store = options.pool
+    ? createPostgresStore({ pool: options.pool })
+    : createPostgresStore({ connectionString: db.url, schema, max: options.max ?? 64 });
+  stores.push(store);
+  await store.migrate();
+  const tally = createTally({ catalog: sampleCatalog, store, clock: createFakeClock('2026-11-05T00:00:00Z') });
+  return { tally, store };
+}
+
+const CREDIT = 1_000_000n;
+
+describe('Postgres races', () => {
+  it('64 concurrent spenders, credit for exactly one: one wins, 63 get INSUFFICIENT_CREDITS', async () => {
+    const { tally } = await freshTally();
+    await tally.customers.upsert({ customerId: 'last-credit', tier: 'starter' });
+    await tally.grant({ customerId: 'last-credit', kind: 'allowance', amountMicros: CREDIT, idempotencyKey: 'grant' });
+    const results = await Promise.allSettled(
+      Array.from({ length: 64 }, (_, i) => tally.spend({ customerId: 'last-credit', amountMicros: CREDIT, idempotencyKey: `spend-${i}` })),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(63);
+    for (const r of lost) expect(TallyError.is((r as PromiseRejectedResult).reason, 'INSUFFICIENT_CREDITS')).toBe(true);
+    expect((await tally.balance('last-credit')).balanceMicros).toBe(0n);
+    expect((await tally.audit()).issues).toEqual([]);
+  });
+
+  it('64 concurrent holds, credit for exactly one: one hold, 63 refusals', async () => {
+    const { tally } = await freshTally();
+    await tally.customers.upsert({ customerId: 'hold-race', tier: 'starter' });
+    await tally.grant({ customerId: 'hold-race', kind: 'allowance', amountMicros: CREDIT, idempotencyKey: 'grant' });
+    const results = await Promise.allSettled(
+      Array.from({ length: 64 }, (_, i) =>
+        tally.reserve({ customerId: 'hold-race', amountMicros: CREDIT, ttlMs: 60_000, idempotencyKey: `hold-${i}` }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refusals = results.filter((r) => r.status === 'rejected' && TallyError.is(r.reason, 'INSUFFICIENT_CREDITS'));
+    expect(refusals).toHaveLength(63);
+    const balance = await tally.balance('hold-race');
+    expect(balance.heldMicros).toBe(CREDIT);
+    expect(balance.availableMicros).toBe(0n);
+    expect((await tally.audit()).issues).toEqual([]);
+  });
+
+  it('1,000 concurrent retries of one idempotency key write one operation', async () => {
+    const { tally } = await freshTally();
+    await tally.customers.upsert({ customerId: 'retry', tier: 'starter' });
+    await tally.grant({ customerId: 'retry', kind: 'allowance', amountMicros: 10n * CREDIT, idempotencyKey: 'grant' });
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () => tally.spend({ customerId: 'retry', amountMicros: 3n * CREDIT, idempotencyKey: 'the-one-key' })),
+    );
+    expect(new Set(results.map((r) => r.operationId)).size).toBe(1);
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    const spends = await tally.transactions({ customerId: 'retry', kinds: ['spend'] });
+    expect(spends.items).toHaveLength(1);
+    expect((await tally.balance('retry')).balanceMicros).toBe(7n * CREDIT);
+    expect((await tally.audit()).issues).toEqual([]);
+  });
+
+  it('a connection killed mid-transaction leaves nothing behind, and the retry succeeds once', async () => {
+    const application = `tally-kill-${process.pid}`;
+    const pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: application });
+    pool.on('error', () => {});
+    const { tally, store } = await freshTally({ pool });
+    await tally.customers.upsert({ customerId: 'killed', tier: 'starter' });
+    await tally.grant({ customerId: 'killed', kind: 'allowance', amountMicros: 5n * CREDIT, idempotencyKey: 'grant' });
+
+    const killed = store.transaction(async (tx) => {
+      const inTx = createTally({ catalog: sampleCatalog, store: tx, clock: createFakeClock('2026-11-05T00:00:00Z') });
+      await inTx.spend({ customerId: 'killed', amountMicros: 2n * CREDIT, idempotencyKey: 'spend-a' });
+      await inTx.grant({ customerId: 'killed', kind: 'coupon', amountMicros: CREDIT, idempotencyKey: 'coupon-a' });
+      // The backend is now idle in this transaction: end it from outside, as a crash or failover would.
+      const ended = await db.query<{ ok: boolean }>(
+        `select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1 and state = 'idle in transaction'`,
+        [application],
+      );
+      expect(ended.map((row) => row.ok)).toEqual([true]);
+      await inTx.spend({ customerId: 'killed', amountMicros: CREDIT, idempotencyKey: 'spend-b' });
+    });
+    await expect(killed).rejects.toThrow();
+
+    // Nothing of the transaction survived: no entries, no keys, the balance as before.
+    expect((await tally.balance('killed')).balanceMicros).toBe(5n * CREDIT);
+    expect((await tally.transactions({ customerId: 'killed' })).items.map((e) => e.kind)).toEqual(['grant']);
+    const retried = await tally.spend({ customerId: 'killed', amountMicros: 2n * CREDIT, idempotencyKey: 'spend-a' });
+    expect(retried.replayed).toBe(false);
+    expect((await tally.spend({ customerId: 'killed', amountMicros: 2n * CREDIT, idempotencyKey: 'spend-a' })).replayed).toBe(true);
+    expect((await tally.balance('killed')).balanceMicros).toBe(3n * CREDIT);
+    expect((await tally.audit()).issues).toEqual([]);
+    await pool.end();
+  });
+
+  it('outbox workers claiming at once never get the same message', async () => {
+    const { store } = await freshTally({ max: 8 });
+    const at = new Date('2026-11-05T00:00:00Z');
+    for (let i = 0; i < 200; i++) {
+      await store.enqueueOutbox({ topic: 'test.event', payload: JSON.stringify({ i }), dedupeKey: `event-${i}`, at });
+    }
+    expect(await store.enqueueOutbox({ topic: 'test.event', payload: '{}', dedupeKey: 'event-7', at })).toBeNull();
+    const leaseUntil = new Date(at.getTime() + 60_000);
+    const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimOutbox({ limit: 30, leaseUntil, at })));
+    const ids = claims.flat().map((message) => message.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(200);
+    // Leased messages stay out of reach until the lease ends.
+    expect(await store.claimOutbox({ limit: 50, leaseUntil, at })).toEqual([]);
+    expect(await store.claimOutbox({ limit: 500, leaseUntil: new Date(at.getTime() + 120_000), at: leaseUntil })).toHaveLength(200);
+  });
+
+  it('migrate() from several processes at once applies each version once', async () => {
+    const urlSchema = `race_migrate_${process.pid}`;
+    const racers = Array.from({ length: 4 }, () => createPostgresStore({ connectionString: db.url, schema: urlSchema, max: 2 }));
+    stores.push(...racers);
+    const results = await Promise.all(racers.map((store) => store.migrate()));
+    expect(results.flatMap((r) => r.applied)).toEqual([1]);
+    expect(results.every((r) => r.current === 1)).toBe(true);
+    const versions = await db.query<{ version: number }>(`select version from ${urlSchema}.tally_migrations`);
+    expect(versions.map((row) => row.version)).toEqual([1]);
+    expect((await racers[0]?.migrate())?.applied).toEqual([]);
+  });
+});

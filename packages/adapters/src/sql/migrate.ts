@@ -1,0 +1,43 @@
+import type { SqlDriver } from './driver.js';
+import { schemaV1 } from './schema-v1.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Migrations in order. Never edit one that has shipped; add the next version instead. */
+export const migrations: readonly Migration[] = [{ version: 1, name: 'ledger', sql: schemaV1 }];
+
+// Any constant shared by every Tally process; two migrators on one database queue on it.
+const MIGRATION_LOCK = 7_263_518_401;
+
+export interface MigrationResult {
+  applied: number[];
+  current: number;
+}
+
+/**
+ * Brings the schema to the latest version. Holds a transaction-scoped advisory lock, so running it
+ * twice, or from several processes at once, applies each migration exactly once.
+ */
+export async function migrate(driver: SqlDriver): Promise<MigrationResult> {
+  return driver.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    if (driver.schema) await tx.query(`create schema if not exists ${driver.schema}`);
+    await tx.query(
+      'create table if not exists tally_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+    );
+    const { rows } = await tx.query<{ version: number }>('select version from tally_migrations');
+    const done = new Set(rows.map((row) => Number(row.version)));
+    const applied: number[] = [];
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue;
+      await tx.exec(migration.sql);
+      await tx.query('insert into tally_migrations (version, name) values ($1, $2)', [migration.version, migration.name]);
+      applied.push(migration.version);
+    }
+    return { applied, current: Math.max(0, ...done, ...applied) };
+  });
+}

@@ -1,0 +1,321 @@
+import {
+  type AuditIssue,
+  type AuditReport,
+  type Balance,
+  type CaptureResult,
+  type ChargeResult,
+  type CustomerRecord,
+  type Entry,
+  type EntryQuery,
+  type GrantResult,
+  type Hold,
+  type HoldResult,
+  type OutboxMessage,
+  type Page,
+  SYSTEM_ACCOUNTS,
+  TallyError,
+  type TallyStore,
+  type UsageBatchItemResult,
+  type UsageCommand,
+} from '@tally/core';
+import {
+  decodeBalance,
+  decodeCapture,
+  decodeCharge,
+  decodeCustomer,
+  decodeEntry,
+  decodeGrant,
+  decodeHold,
+  decodeHoldResult,
+  decodeOutbox,
+  encodeUsage,
+  type OutboxRow,
+} from './decode.js';
+import { type SqlDriver, toParam, translateError } from './driver.js';
+import { type MigrationResult, migrate } from './migrate.js';
+
+export interface SqlStore extends TallyStore {
+  /** Creates or upgrades the schema (advisory-locked, safe to run from several processes). */
+  migrate(): Promise<MigrationResult>;
+}
+
+const DIGITS = /^\d{1,19}$/;
+function numericId(value: string, label: string): string {
+  if (!DIGITS.test(value)) throw new TallyError('NOT_FOUND', `Unknown ${label} "${value}"`, { details: { [label]: value } });
+  return value;
+}
+
+/**
+ * A TallyStore on any Postgres (node-postgres, PGlite). Each ledger operation is one call to a
+ * PL/pgSQL function: one round trip, atomic, with the customer row locked only inside it.
+ */
+export function createSqlStore(driver: SqlDriver): SqlStore {
+  async function call<T>(fn: string, params: readonly unknown[], decode: (value: unknown) => T): Promise<T> {
+    const placeholders = params.map((_, i) => `$${i + 1}`).join(', ');
+    try {
+      const { rows } = await driver.query<{ result: unknown }>(`select ${fn}(${placeholders}) as result`, params.map(toParam));
+      return decode(rows[0]?.result);
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  async function rows<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    try {
+      return (await driver.query<Row>(text, params.map(toParam))).rows;
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  const store: SqlStore = {
+    migrate: () => migrate(driver),
+
+    transaction: (fn) => driver.transaction((tx) => fn(createSqlStore(tx))),
+
+    upsertCustomer: (c) => call('tally_upsert_customer', [c.customerId, c.tier, c.overdraftLimitMicros, c.unlimited, c.at], decodeCustomer),
+
+    async getCustomer(customerId: string): Promise<CustomerRecord | null> {
+      const [row] = await rows<{ c: unknown }>(
+        `select jsonb_build_object('id', id, 'tier', tier, 'overdraftLimitMicros', overdraft_limit::text, 'unlimited', unlimited,
+                'createdAt', tally__ts(created_at)) as c from tally_customers where id = $1`,
+        [customerId],
+      );
+      return row ? decodeCustomer(row.c) : null;
+    },
+
+    grant: (g): Promise<GrantResult> =>
+      call(
+        'tally_grant',
+        [g.idempotencyKey, g.request, g.customerId, g.kind, g.amountMicros, g.expiresAt, g.description, g.at],
+        decodeGrant,
+      ),
+
+    spend: (s): Promise<ChargeResult> =>
+      call(
+        'tally_charge',
+        ['spend', s.idempotencyKey, s.request, s.customerId, s.amountMicros, s.description, encodeUsage(s.usage), s.at],
+        decodeCharge,
+      ),
+
+    recordUsage: (s): Promise<ChargeResult> =>
+      call(
+        'tally_charge',
+        ['usage', s.idempotencyKey, s.request, s.customerId, s.amountMicros, s.description, encodeUsage(s.usage), s.at],
+        decodeCharge,
+      ),
+
+    async recordUsageBatch(commands: UsageCommand[]): Promise<UsageBatchItemResult[]> {
+      if (commands.length === 0) return [];
+      const at = new Date(Math.max(...commands.map((c) => c.at.getTime())));
+      const items = JSON.stringify(
+        commands.map((c) => ({
+          key: c.idempotencyKey,
+          request: c.request,
+          customerId: c.customerId,
+          amount: c.amountMicros.toString(),
+          description: c.description,
+          usage: c.usage ? JSON.parse(encodeUsage(c.usage) as string) : null,
+        })),
+      );
+      return call('tally_usage_batch', [items, at], (value) =>
+        (value as Array<Record<string, unknown>>).map((item) =>
+          item.ok === true
+            ? { ok: true, result: decodeCharge(item.result) }
+            : { ok: false, code: String(item.code), message: String(item.message) },
+        ),
+      );
+    },
+
+    adjust: (a) =>
+      call('tally_adjust', [a.idempotencyKey, a.request, a.customerId, a.amountMicros, a.reason, a.at], (value) =>
+        (value as Record<string, unknown>).bucket ? decodeGrant(value) : decodeCharge(value),
+      ),
+
+    reserve: (r): Promise<HoldResult> =>
+      call('tally_reserve', [r.idempotencyKey, r.request, r.customerId, r.amountMicros, r.expiresAt, r.at], decodeHoldResult),
+
+    capture: (c): Promise<CaptureResult> =>
+      call(
+        'tally_capture',
+        [c.idempotencyKey, c.request, numericId(c.holdId, 'hold'), c.amountMicros, c.description, encodeUsage(c.usage), c.at],
+        decodeCapture,
+      ),
+
+    release: (r): Promise<HoldResult> =>
+      call('tally_release', [r.idempotencyKey, r.request, numericId(r.holdId, 'hold'), r.at], decodeHoldResult),
+
+    sweepHolds: (at) => call('tally_sweep_holds', [at], Number),
+    expireBuckets: (at) => call('tally_expire_buckets', [at], Number),
+    balance: (customerId, at): Promise<Balance> => call('tally_balance', [customerId, at], decodeBalance),
+
+    async getHold(holdId: string): Promise<Hold | null> {
+      if (!DIGITS.test(holdId)) return null;
+      const [row] = await rows<{ h: unknown }>('select tally__hold_json(h) as h from tally_holds h where id = $1::bigint', [holdId]);
+      return row ? decodeHold(row.h) : null;
+    },
+
+    async listEntries(query: EntryQuery): Promise<Page<Entry>> {
+      if (query.cursor !== undefined && !DIGITS.test(query.cursor))
+        throw new TallyError('VALIDATION', 'cursor is not one this store issued');
+      const found = await rows<{ e: unknown }>(
+        `select tally__entry_json(e) as e from tally_entries e
+         where ($1::text is null or customer_id = $1)
+           and ($2::text is null or kind = any (string_to_array($2, ',')))
+           and ($3::timestamptz is null or created_at >= $3)
+           and ($4::timestamptz is null or created_at < $4)
+           and ($5::bigint is null or id < $5)
+         order by id desc
+         limit $6`,
+        [
+          query.customerId ?? null,
+          query.kinds?.join(',') ?? null,
+          query.from ?? null,
+          query.to ?? null,
+          query.cursor ?? null,
+          query.limit + 1,
+        ],
+      );
+      const items = found.slice(0, query.limit).map((row) => decodeEntry(row.e));
+      return { items, nextCursor: found.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+    },
+
+    audit: () => driver.transaction((tx) => auditSql(tx)),
+
+    async enqueueOutbox(message): Promise<OutboxMessage | null> {
+      const [row] = await rows<OutboxRow>(
+        `insert into tally_outbox (topic, payload, dedupe_key, created_at, available_at) values ($1, $2, $3, $4, $4)
+         on conflict (dedupe_key) do nothing returning *`,
+        [message.topic, message.payload, message.dedupeKey, message.at],
+      );
+      return row ? decodeOutbox(row) : null;
+    },
+
+    async claimOutbox(command): Promise<OutboxMessage[]> {
+      const claimed = await rows<OutboxRow>(
+        `update tally_outbox set leased_until = $2, attempts = attempts + 1
+         where id in (
+           select id from tally_outbox
+           where delivered_at is null and not dead and available_at <= $3 and (leased_until is null or leased_until <= $3)
+             and ($4::text is null or topic = any (string_to_array($4, ',')))
+           order by id
+           limit $1
+           for update skip locked)
+         returning *`,
+        [command.limit, command.leaseUntil, command.at, command.topics?.join(',') ?? null],
+      );
+      return claimed.map(decodeOutbox).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+    },
+
+    async completeOutbox(id, at) {
+      await rows('update tally_outbox set delivered_at = $2, leased_until = null where id = $1::bigint', [
+        numericId(id, 'outbox message'),
+        at,
+      ]);
+    },
+
+    async failOutbox(id, error, retryAt) {
+      await rows(
+        `update tally_outbox set last_error = $2, leased_until = null, available_at = coalesce($3::timestamptz, available_at),
+                dead = ($3::timestamptz is null)
+         where id = $1::bigint`,
+        [numericId(id, 'outbox message'), error.slice(0, 2000), retryAt],
+      );
+    },
+
+    async listOutbox(query): Promise<OutboxMessage[]> {
+      const found = await rows<OutboxRow>(
+        `select * from tally_outbox
+         where ($1::boolean is null or dead = $1) and ($2::boolean is null or (delivered_at is not null) = $2)
+         order by id limit $3`,
+        [query.dead ?? null, query.delivered ?? null, query.limit],
+      );
+      return found.map(decodeOutbox);
+    },
+
+    close: () => driver.close(),
+  };
+  return store;
+}
+
+async function auditSql(tx: SqlDriver): Promise<AuditReport> {
+  await tx.query('set transaction isolation level repeatable read');
+  const issues: AuditIssue[] = [];
+  const add = (code: AuditIssue['code'], subject: string, expected: unknown, actual: unknown) =>
+    issues.push({ code, subject, expected: String(expected), actual: String(actual) });
+
+  const invalid = await tx.query<{ id: string; amount: string }>(
+    'select id::text, amount::text from tally_entries where amount <= 0 or from_account = to_account',
+  );
+  for (const row of invalid.rows) add('ENTRY_INVALID', `entry:${row.id}`, 'amount > 0 between two accounts', row.amount);
+
+  const accounts = await tx.query<{ account: string; balance: string }>(
+    `select account, sum(amount)::text as balance from (
+       select to_account as account, amount from tally_entries
+       union all select from_account, -amount from tally_entries) moves
+     group by account`,
+  );
+  const derived = new Map(accounts.rows.map((row) => [row.account, BigInt(row.balance)]));
+  let totalMicros = 0n;
+  const systemBalances: Record<string, bigint> = Object.fromEntries(Object.values(SYSTEM_ACCOUNTS).map((account) => [account, 0n]));
+  for (const [account, balance] of derived) {
+    totalMicros += balance;
+    if (account.startsWith('system:')) systemBalances[account] = balance;
+  }
+  if (totalMicros !== 0n) add('ZERO_SUM', 'journal', 0n, totalMicros);
+
+  const customers = await tx.query<{ id: string; balance: string; debt: string; held: string; buckets: string; active_holds: string }>(
+    `select c.id, c.balance::text, c.debt::text, c.held::text,
+            coalesce((select sum(remaining) from tally_buckets b where b.customer_id = c.id), 0)::text as buckets,
+            coalesce((select sum(amount) from tally_holds h where h.customer_id = c.id and h.status = 'active'), 0)::text as active_holds
+     from tally_customers c`,
+  );
+  for (const c of customers.rows) {
+    const balance = BigInt(c.balance);
+    const journal = derived.get(`customer:${c.id}`) ?? 0n;
+    if (journal !== balance) add('BALANCE_MISMATCH', `customer:${c.id}`, journal, balance);
+    const debt = -(derived.get(`debt:${c.id}`) ?? 0n);
+    if (debt !== BigInt(c.debt)) add('DEBT_MISMATCH', `debt:${c.id}`, debt, c.debt);
+    const positive = balance > 0n ? balance : 0n;
+    if (BigInt(c.buckets) !== positive) add('BUCKETS_VS_BALANCE', `customer:${c.id}`, positive, c.buckets);
+    if (BigInt(c.active_holds) !== BigInt(c.held)) add('HELD_MISMATCH', `customer:${c.id}`, c.active_holds, c.held);
+  }
+
+  const buckets = await tx.query<{ id: string; granted: string; remaining: string; deltas: string }>(
+    `select b.id::text, b.granted::text, b.remaining::text, coalesce(d.deltas, 0)::text as deltas
+     from tally_buckets b left join (select bucket_id, sum(bucket_delta) as deltas from tally_entries where bucket_id is not null group by bucket_id) d
+       on d.bucket_id = b.id`,
+  );
+  for (const b of buckets.rows) {
+    if (BigInt(b.deltas) !== BigInt(b.remaining)) add('BUCKET_MISMATCH', `bucket:${b.id}`, b.deltas, b.remaining);
+    if (BigInt(b.remaining) < 0n || BigInt(b.remaining) > BigInt(b.granted))
+      add('BUCKET_OUT_OF_RANGE', `bucket:${b.id}`, `0..${b.granted}`, b.remaining);
+  }
+
+  const orphaned = await tx.query<{ key: string }>(
+    `select i.key from tally_idempotency i
+     where i.operation_id is not null and not exists (select 1 from tally_entries e where e.operation_id = i.operation_id)`,
+  );
+  for (const row of orphaned.rows) add('IDEMPOTENCY_MISMATCH', `key:${row.key}`, 'entries for its operation', 'none');
+  const shared = await tx.query<{ operation_id: string; keys: string }>(
+    'select operation_id::text, count(*)::text as keys from tally_idempotency where operation_id is not null group by operation_id having count(*) > 1',
+  );
+  for (const row of shared.rows) add('IDEMPOTENCY_MISMATCH', `operation:${row.operation_id}`, 1, row.keys);
+  const unfinished = await tx.query<{ key: string }>('select key from tally_idempotency where result is null');
+  for (const row of unfinished.rows) add('IDEMPOTENCY_MISMATCH', `key:${row.key}`, 'a stored result', 'none');
+
+  const counts = await tx.query<{ entries: string; buckets: string; holds: string }>(
+    'select (select count(*) from tally_entries)::text as entries, (select count(*) from tally_buckets)::text as buckets, (select count(*) from tally_holds)::text as holds',
+  );
+  const count = counts.rows[0];
+  return {
+    ok: issues.length === 0,
+    customers: customers.rows.length,
+    entries: Number(count?.entries ?? 0),
+    buckets: Number(count?.buckets ?? 0),
+    holds: Number(count?.holds ?? 0),
+    totalMicros,
+    systemBalances,
+    issues,
+  };
+}

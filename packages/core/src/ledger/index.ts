@@ -1,0 +1,14 @@
+export { canonicalJson } from './canonical.js';
+export { createMemoryStore } from './memory-store.js';
+export {
+  type ChargeInput,
+  type CreateTallyOptions,
+  createTally,
+  type GrantInput,
+  type MeterInput,
+  type Tally,
+  type TransactionsQuery,
+  type UsageInput,
+} from './tally.js';
+export * from './types.js';
+export { MAX_AMOUNT_MICROS } from './validate.js';

@@ -1,0 +1,1243 @@
+import { TallyError } from '../errors/index.js';
+import type {
+  AdjustCommand,
+  AuditIssue,
+  AuditReport,
+  Balance,
+  BalanceSnapshot,
+  Bucket,
+  BucketKind,
+  CaptureCommand,
+  CaptureResult,
+  ChargeResult,
+  ClaimOutboxCommand,
+  CustomerRecord,
+  Entry,
+  EntryKind,
+  EntryQuery,
+  GrantCommand,
+  GrantResult,
+  Hold,
+  HoldResult,
+  HoldStatus,
+  OutboxMessage,
+  Page,
+  ReleaseCommand,
+  ReserveCommand,
+  SpendCommand,
+  TallyStore,
+  UpsertCustomerCommand,
+  UsageBatchItemResult,
+  UsageCommand,
+  UsageDetails,
+} from './types.js';
+import { customerAccount, debtAccount, GRANT_SOURCE, SYSTEM_ACCOUNTS } from './types.js';
+
+/**
+ * The in-memory TallyStore: the reference implementation of docs/ledger.md, used by tests, demos and
+ * the simulation that checks the SQL stores against it.
+ *
+ * Atomicity comes from an undo log rather than copying state: every write pushes its inverse, so a
+ * failing operation (or a rolled-back `transaction`) unwinds exactly what it did, and a successful
+ * operation costs a handful of closures instead of a snapshot of a million-entry journal.
+ *
+ * While a `transaction` is open, calls on the store itself wait until it ends (as a second connection
+ * would wait on the rows it locked), so nothing outside sees uncommitted work or gets rolled back
+ * with it. Inside `fn`, use the `tx` handle it receives: a call on the outer store would wait forever.
+ */
+
+interface CustomerState {
+  record: CustomerRecord;
+  /** Cached account names: every entry of this customer shares the same strings. */
+  account: string;
+  debtAccount: string;
+  balance: bigint;
+  held: bigint;
+  debt: bigint;
+  /** Buckets with remaining > 0, in draining order. */
+  buckets: Bucket[];
+  activeHolds: Map<string, Hold>;
+  /** Journal indexes of this customer's entries, ascending, so per-customer listings skip everyone else. */
+  entryIndexes: number[];
+}
+
+type StoredResult = GrantResult | ChargeResult | CaptureResult | HoldResult;
+
+interface IdempotencyRecord {
+  operation: string;
+  request: string;
+  /** Shares the journal's entry objects (never mutated after they are written); the rest is a snapshot. */
+  result: StoredResult;
+}
+
+interface Mark {
+  undo: number;
+  entry: number;
+  operation: number;
+  bucket: number;
+  hold: number;
+  outbox: number;
+}
+
+/** Min-heap of (time, id): finds due buckets and holds without scanning every customer. */
+class DueHeap {
+  private readonly items: Array<{ t: number; id: string }> = [];
+
+  peekTime(): number {
+    return this.items.length === 0 ? Number.POSITIVE_INFINITY : (this.items[0] as { t: number }).t;
+  }
+
+  push(item: { t: number; id: string }): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = items[parent] as { t: number; id: string };
+      if (p.t <= item.t) break;
+      items[i] = p;
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  pop(): { t: number; id: string } | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    let i = 0;
+    const n = items.length;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const l = items[left] as { t: number; id: string };
+      const r = items[right];
+      const child = r !== undefined && r.t < l.t ? right : left;
+      const c = items[child] as { t: number; id: string };
+      if (c.t >= last.t) break;
+      items[i] = c;
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
+}
+
+const OPERATIONS = {
+  grant: 'grant',
+  spend: 'spend',
+  usage: 'usage',
+  adjust: 'adjust',
+  reserve: 'reserve',
+  capture: 'capture',
+  release: 'release',
+} as const;
+
+const TOPICS = { granted: 'credits.granted', charged: 'credits.charged', expired: 'credits.expired' } as const;
+
+// Copies for callers: hand-written per type because they run on every call, and a generic deep copy
+// was the memory store's largest cost in the simulation.
+const copyDate = (date: Date) => new Date(date.getTime());
+
+function copyEntry(e: Entry): Entry {
+  return {
+    id: e.id,
+    operationId: e.operationId,
+    customerId: e.customerId,
+    kind: e.kind,
+    fromAccount: e.fromAccount,
+    toAccount: e.toAccount,
+    amountMicros: e.amountMicros,
+    bucketId: e.bucketId,
+    bucketDeltaMicros: e.bucketDeltaMicros,
+    holdId: e.holdId,
+    description: e.description,
+    usage: e.usage === null ? null : { ...e.usage },
+    createdAt: copyDate(e.createdAt),
+  };
+}
+
+function copyBucket(b: Bucket): Bucket {
+  return {
+    id: b.id,
+    customerId: b.customerId,
+    kind: b.kind,
+    grantedMicros: b.grantedMicros,
+    remainingMicros: b.remainingMicros,
+    expiresAt: b.expiresAt === null ? null : copyDate(b.expiresAt),
+    createdAt: copyDate(b.createdAt),
+  };
+}
+
+function copyHold(h: Hold): Hold {
+  return {
+    ...h,
+    expiresAt: copyDate(h.expiresAt),
+    createdAt: copyDate(h.createdAt),
+    settledAt: h.settledAt === null ? null : copyDate(h.settledAt),
+  };
+}
+
+const copyCustomer = (r: CustomerRecord): CustomerRecord => ({ ...r, createdAt: copyDate(r.createdAt) });
+
+function copyMessage(m: OutboxMessage): OutboxMessage {
+  return {
+    ...m,
+    createdAt: copyDate(m.createdAt),
+    availableAt: copyDate(m.availableAt),
+    deliveredAt: m.deliveredAt === null ? null : copyDate(m.deliveredAt),
+  };
+}
+
+function copyResult<R extends StoredResult>(result: R, replayed: boolean): R {
+  const out: Record<string, unknown> = { ...result, balance: { ...result.balance }, replayed };
+  if ('entries' in result) out.entries = result.entries.map(copyEntry);
+  if ('bucket' in result) out.bucket = copyBucket(result.bucket);
+  if ('hold' in result) out.hold = copyHold(result.hold);
+  return out as R;
+}
+
+function time(value: Date, label: string): number {
+  const ms = value instanceof Date ? value.getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) throw new TallyError('VALIDATION', `${label} must be a valid date`, { details: { field: label } });
+  return ms;
+}
+
+function requireAmount(value: bigint, rule: 'positive' | 'non-negative' | 'non-zero'): void {
+  const ok = typeof value === 'bigint' && (rule === 'positive' ? value > 0n : rule === 'non-negative' ? value >= 0n : value !== 0n);
+  if (!ok) throw new TallyError('VALIDATION', `amountMicros must be ${rule.replace('-', ' ')}`, { details: { field: 'amountMicros' } });
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+interface Charge {
+  entries: Entry[];
+  chargedMicros: bigint;
+  debtMicros: bigint;
+}
+
+export function createMemoryStore(): TallyStore {
+  const customers = new Map<string, CustomerState>();
+  const buckets = new Map<string, Bucket>();
+  const journal: Entry[] = [];
+  const holds = new Map<string, Hold>();
+  const keys = new Map<string, IdempotencyRecord>();
+  /** Row `n` has id `n + 1`, as the journal's entries do, so rollback truncates it the same way. */
+  const outboxRows: OutboxMessage[] = [];
+  const outboxByDedupe = new Map<string, OutboxMessage>();
+  /** Undelivered, live rows in id order: what `claimOutbox` walks instead of the whole outbox. */
+  const pendingOutbox = new Map<string, OutboxMessage>();
+  // The heaps may hold stale items (a bucket drained early, a hold released); every pop re-checks.
+  const bucketExpiries = new DueHeap();
+  const holdExpiries = new DueHeap();
+  const counters = { entry: 0, operation: 0, bucket: 0, hold: 0, outbox: 0 };
+
+  const undo: Array<() => void> = [];
+  let depth = 0;
+  /** The open top-level transaction, if any; its token tells its own view from stale ones. */
+  let activeTx: object | null = null;
+  let gate: Promise<void> | null = null;
+
+  function set<T extends object, K extends keyof T>(target: T, key: K, value: T[K]): void {
+    const previous = target[key];
+    target[key] = value;
+    undo.push(() => {
+      target[key] = previous;
+    });
+  }
+
+  function mark(): Mark {
+    return { undo: undo.length, ...counters };
+  }
+
+  function rollback(to: Mark): void {
+    while (undo.length > to.undo) (undo.pop() as () => void)();
+    journal.length = to.entry;
+    counters.entry = to.entry;
+    counters.operation = to.operation;
+    counters.bucket = to.bucket;
+    counters.hold = to.hold;
+    counters.outbox = to.outbox;
+    outboxRows.length = to.outbox;
+  }
+
+  function atomic<T>(fn: () => T): T {
+    const start = mark();
+    depth++;
+    try {
+      const result = fn();
+      depth--;
+      // Outside a transaction a finished top-level operation can never be undone, so drop its log.
+      if (depth === 0 && activeTx === null) undo.length = 0;
+      return result;
+    } catch (error) {
+      depth--;
+      rollback(start);
+      throw error;
+    }
+  }
+
+  // ---- reads and small helpers
+
+  function customerOrThrow(customerId: string): CustomerState {
+    const state = customers.get(customerId);
+    if (!state) throw new TallyError('NOT_FOUND', `Unknown customer "${customerId}"`, { details: { customerId } });
+    return state;
+  }
+
+  function holdOrThrow(holdId: string): Hold {
+    const hold = holds.get(holdId);
+    if (!hold) throw new TallyError('NOT_FOUND', `Unknown hold "${holdId}"`, { details: { holdId } });
+    return hold;
+  }
+
+  const snapshot = (c: CustomerState): BalanceSnapshot => ({ balanceMicros: c.balance, heldMicros: c.held, debtMicros: c.debt });
+  const available = (c: CustomerState): bigint => c.balance - c.held + c.record.overdraftLimitMicros;
+  const nextOperationId = (): string => String(++counters.operation);
+
+  function insufficient(c: CustomerState, requested: bigint): TallyError {
+    return new TallyError(
+      'INSUFFICIENT_CREDITS',
+      `Customer "${c.record.id}" has ${available(c)} micros available, ${requested} requested`,
+      {
+        details: { customerId: c.record.id, requestedMicros: requested.toString(), availableMicros: available(c).toString() },
+      },
+    );
+  }
+
+  // ---- writes
+
+  function writeEntry(
+    c: CustomerState,
+    operationId: string,
+    kind: EntryKind,
+    fromAccount: string,
+    toAccount: string,
+    amountMicros: bigint,
+    bucketId: string | null,
+    bucketDeltaMicros: bigint,
+    holdId: string | null,
+    description: string | null,
+    usage: UsageDetails | null,
+    createdAt: Date,
+  ): Entry {
+    const index = counters.entry++;
+    const entry: Entry = {
+      id: String(index + 1),
+      operationId,
+      customerId: c.record.id,
+      kind,
+      fromAccount,
+      toAccount,
+      amountMicros,
+      bucketId,
+      bucketDeltaMicros,
+      holdId,
+      description,
+      usage,
+      createdAt,
+    };
+    journal.push(entry);
+    c.entryIndexes.push(index);
+    undo.push(() => {
+      c.entryIndexes.pop();
+    });
+    return entry;
+  }
+
+  function insertOutbox(topic: string, payload: string, dedupeKey: string, at: Date): OutboxMessage | null {
+    if (outboxByDedupe.has(dedupeKey)) return null;
+    const message: OutboxMessage = {
+      id: String(++counters.outbox),
+      topic,
+      payload,
+      dedupeKey,
+      attempts: 0,
+      createdAt: at,
+      availableAt: at,
+      deliveredAt: null,
+      lastError: null,
+      dead: false,
+    };
+    outboxRows.push(message);
+    outboxByDedupe.set(dedupeKey, message);
+    pendingOutbox.set(message.id, message);
+    undo.push(() => {
+      outboxByDedupe.delete(dedupeKey);
+      pendingOutbox.delete(message.id);
+    });
+    return message;
+  }
+
+  // Payloads are written with their keys already in sorted order (canonical JSON, bigints as strings)
+  // without going through canonicalJson: one is written for nearly every operation.
+
+  function emitGranted(c: CustomerState, operationId: string, kind: EntryKind, bucket: Bucket, at: Date): void {
+    const payload = JSON.stringify({
+      amountMicros: bucket.grantedMicros.toString(),
+      at: at.toISOString(),
+      balanceMicros: c.balance.toString(),
+      bucketId: bucket.id,
+      bucketKind: bucket.kind,
+      customerId: c.record.id,
+      expiresAt: bucket.expiresAt === null ? null : bucket.expiresAt.toISOString(),
+      kind,
+      operationId,
+    });
+    insertOutbox(TOPICS.granted, payload, `${TOPICS.granted}:${operationId}`, at);
+  }
+
+  function emitCharged(
+    c: CustomerState,
+    operationId: string,
+    kind: EntryKind,
+    amount: bigint,
+    charged: Charge,
+    holdId: string | null,
+    at: Date,
+  ): void {
+    const payload = JSON.stringify({
+      amountMicros: amount.toString(),
+      at: at.toISOString(),
+      balanceMicros: c.balance.toString(),
+      chargedMicros: charged.chargedMicros.toString(),
+      customerId: c.record.id,
+      debtMicros: charged.debtMicros.toString(),
+      holdId,
+      kind,
+      operationId,
+    });
+    insertOutbox(TOPICS.charged, payload, `${TOPICS.charged}:${operationId}`, at);
+  }
+
+  function emitExpired(c: CustomerState, operationId: string, amount: bigint, buckets: number, at: Date): void {
+    const payload = JSON.stringify({
+      amountMicros: amount.toString(),
+      at: at.toISOString(),
+      balanceMicros: c.balance.toString(),
+      buckets,
+      customerId: c.record.id,
+      kind: 'expire',
+      operationId,
+    });
+    insertOutbox(TOPICS.expired, payload, `${TOPICS.expired}:${operationId}`, at);
+  }
+
+  /** Expires the customer's due buckets as one operation. Returns how many buckets expired. */
+  function expireDueBuckets(c: CustomerState, at: Date): number {
+    const t = at.getTime();
+    const list = c.buckets;
+    let due = 0;
+    while (due < list.length) {
+      const expiresAt = (list[due] as Bucket).expiresAt;
+      if (expiresAt === null || expiresAt.getTime() > t) break;
+      due++;
+    }
+    if (due === 0) return 0;
+    const operationId = nextOperationId();
+    const when = new Date(t);
+    let total = 0n;
+    for (let i = 0; i < due; i++) {
+      const bucket = list[i] as Bucket;
+      const remaining = bucket.remainingMicros;
+      writeEntry(c, operationId, 'expire', c.account, SYSTEM_ACCOUNTS.expired, remaining, bucket.id, -remaining, null, null, null, when);
+      set(bucket, 'remainingMicros', 0n);
+      total += remaining;
+    }
+    dropBuckets(c, due);
+    set(c, 'balance', c.balance - total);
+    emitExpired(c, operationId, total, due, when);
+    return due;
+  }
+
+  function settleHold(c: CustomerState, hold: Hold, status: HoldStatus, at: Date): void {
+    set(hold, 'status', status);
+    set(hold, 'settledAt', at);
+    set(c, 'held', c.held - hold.amountMicros);
+    c.activeHolds.delete(hold.id);
+    undo.push(() => {
+      c.activeHolds.set(hold.id, hold);
+    });
+  }
+
+  function expireDueHolds(c: CustomerState, at: Date): number {
+    if (c.activeHolds.size === 0) return 0;
+    const t = at.getTime();
+    let count = 0;
+    for (const hold of c.activeHolds.values()) {
+      if (hold.expiresAt.getTime() <= t) {
+        settleHold(c, hold, 'expired', new Date(t));
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** What every customer-scoped mutation does first, so spendable credit never depends on the sweepers. */
+  function expireCustomer(c: CustomerState, at: Date): void {
+    expireDueBuckets(c, at);
+    expireDueHolds(c, at);
+  }
+
+  function addBucket(c: CustomerState, bucket: Bucket): void {
+    const list = c.buckets;
+    let at = list.length;
+    if (bucket.expiresAt !== null) {
+      const t = bucket.expiresAt.getTime();
+      // Before the first bucket that expires later or never; equal expiry keeps creation order.
+      let lo = 0;
+      while (lo < at) {
+        const mid = (lo + at) >> 1;
+        const expiresAt = (list[mid] as Bucket).expiresAt;
+        if (expiresAt !== null && expiresAt.getTime() <= t) lo = mid + 1;
+        else at = mid;
+      }
+      bucketExpiries.push({ t, id: bucket.id });
+    }
+    list.splice(at, 0, bucket);
+    undo.push(() => {
+      list.splice(at, 1);
+    });
+  }
+
+  /** Drops the first `count` buckets (emptied or expired) from the customer's draining order. */
+  function dropBuckets(c: CustomerState, count: number): void {
+    const list = c.buckets;
+    const removed = list.splice(0, count);
+    undo.push(() => {
+      list.unshift(...removed);
+    });
+  }
+
+  /** A new bucket of `amount`; while the balance is negative the grant covers the overdraft first. */
+  function credit(
+    c: CustomerState,
+    operationId: string,
+    entryKind: EntryKind,
+    kind: BucketKind,
+    amount: bigint,
+    expiresAt: Date | null,
+    description: string | null,
+    when: Date,
+  ): { bucket: Bucket; entry: Entry } {
+    const covered = c.balance < 0n ? min(amount, -c.balance) : 0n;
+    const remaining = amount - covered;
+    const bucket: Bucket = {
+      id: String(++counters.bucket),
+      customerId: c.record.id,
+      kind,
+      grantedMicros: amount,
+      remainingMicros: remaining,
+      expiresAt: expiresAt === null ? null : new Date(expiresAt.getTime()),
+      createdAt: when,
+    };
+    buckets.set(bucket.id, bucket);
+    undo.push(() => {
+      buckets.delete(bucket.id);
+    });
+    const entry = writeEntry(
+      c,
+      operationId,
+      entryKind,
+      GRANT_SOURCE[kind],
+      c.account,
+      amount,
+      bucket.id,
+      remaining,
+      null,
+      description,
+      null,
+      when,
+    );
+    set(c, 'balance', c.balance + amount);
+    if (remaining > 0n) addBucket(c, bucket);
+    return { bucket, entry };
+  }
+
+  /** Takes `amount` from the buckets in draining order, the rest from the overdraft. */
+  function drain(
+    c: CustomerState,
+    amount: bigint,
+    operationId: string,
+    kind: EntryKind,
+    toAccount: string,
+    holdId: string | null,
+    description: string | null,
+    usage: UsageDetails | null,
+    when: Date,
+    out: Entry[],
+  ): void {
+    const list = c.buckets;
+    let rest = amount;
+    let emptied = 0;
+    while (rest > 0n && emptied < list.length) {
+      const bucket = list[emptied] as Bucket;
+      const remaining = bucket.remainingMicros;
+      const take = min(remaining, rest);
+      out.push(writeEntry(c, operationId, kind, c.account, toAccount, take, bucket.id, -take, holdId, description, usage, when));
+      set(bucket, 'remainingMicros', remaining - take);
+      rest -= take;
+      if (take < remaining) break;
+      emptied++;
+    }
+    if (emptied > 0) dropBuckets(c, emptied);
+    if (rest > 0n) out.push(writeEntry(c, operationId, kind, c.account, toAccount, rest, null, 0n, holdId, description, usage, when));
+    set(c, 'balance', c.balance - amount);
+  }
+
+  /**
+   * `strict` refuses what is not available (spend, negative adjust); `usage` never refuses and turns
+   * the shortfall into debt (usage, capture). Unlimited customers are charged to `system:unlimited`,
+   * negative adjustments included: docs/ledger.md defines those as a spend to `system:adjustments`.
+   */
+  function charge(
+    c: CustomerState,
+    mode: 'strict' | 'usage',
+    amount: bigint,
+    operationId: string,
+    kind: EntryKind,
+    toAccount: string,
+    holdId: string | null,
+    description: string | null,
+    usage: UsageDetails | null,
+    when: Date,
+  ): Charge {
+    const entries: Entry[] = [];
+    if (c.record.unlimited) {
+      entries.push(
+        writeEntry(c, operationId, kind, SYSTEM_ACCOUNTS.unlimited, toAccount, amount, null, 0n, holdId, description, usage, when),
+      );
+      // Nothing came from the customer's credit, which is what `chargedMicros` counts.
+      return { entries, chargedMicros: 0n, debtMicros: 0n };
+    }
+    const free = available(c);
+    if (mode === 'strict') {
+      if (amount > free) throw insufficient(c, amount);
+      drain(c, amount, operationId, kind, toAccount, holdId, description, usage, when, entries);
+      return { entries, chargedMicros: amount, debtMicros: 0n };
+    }
+    const take = min(amount, free > 0n ? free : 0n);
+    if (take > 0n) drain(c, take, operationId, kind, toAccount, holdId, description, usage, when, entries);
+    const rest = amount - take;
+    if (rest > 0n) {
+      entries.push(writeEntry(c, operationId, kind, c.debtAccount, toAccount, rest, null, 0n, holdId, description, usage, when));
+      set(c, 'debt', c.debt + rest);
+    }
+    return { entries, chargedMicros: take, debtMicros: rest };
+  }
+
+  interface MutationCommand {
+    idempotencyKey: string;
+    request: string;
+    at: Date;
+  }
+
+  /** Replays or refuses a used key; otherwise runs `fn` and stores its result under the key. */
+  function idempotent<R extends StoredResult>(command: MutationCommand, operation: string, fn: (when: Date) => R): R {
+    const key = command.idempotencyKey;
+    if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
+      throw new TallyError('VALIDATION', 'idempotencyKey must be 1-255 characters', { details: { field: 'idempotencyKey' } });
+    }
+    const existing = keys.get(key);
+    if (existing) {
+      if (existing.operation === operation && existing.request === command.request) return copyResult(existing.result as R, true);
+      throw new TallyError('IDEMPOTENCY_CONFLICT', `Idempotency key "${key}" was used for a different request`, {
+        details: { idempotencyKey: key, operation: existing.operation },
+      });
+    }
+    const result = fn(new Date(time(command.at, 'at')));
+    keys.set(key, { operation, request: command.request, result });
+    undo.push(() => {
+      keys.delete(key);
+    });
+    return copyResult(result, false);
+  }
+
+  // ---- operations (synchronous; the store methods wrap them)
+
+  function upsertCustomer(command: UpsertCustomerCommand): CustomerRecord {
+    if (typeof command.overdraftLimitMicros !== 'bigint' || command.overdraftLimitMicros < 0n) {
+      throw new TallyError('VALIDATION', 'overdraftLimitMicros must not be negative', { details: { field: 'overdraftLimitMicros' } });
+    }
+    const existing = customers.get(command.customerId);
+    if (existing) {
+      const record = existing.record;
+      set(record, 'tier', command.tier);
+      set(record, 'overdraftLimitMicros', command.overdraftLimitMicros);
+      set(record, 'unlimited', command.unlimited);
+      return copyCustomer(record);
+    }
+    const record: CustomerRecord = {
+      id: command.customerId,
+      tier: command.tier,
+      overdraftLimitMicros: command.overdraftLimitMicros,
+      unlimited: command.unlimited,
+      createdAt: new Date(time(command.at, 'at')),
+    };
+    customers.set(record.id, {
+      record,
+      account: customerAccount(record.id),
+      debtAccount: debtAccount(record.id),
+      balance: 0n,
+      held: 0n,
+      debt: 0n,
+      buckets: [],
+      activeHolds: new Map(),
+      entryIndexes: [],
+    });
+    undo.push(() => {
+      customers.delete(record.id);
+    });
+    return copyCustomer(record);
+  }
+
+  function grant(command: GrantCommand): GrantResult {
+    return idempotent(command, OPERATIONS.grant, (when) => {
+      requireAmount(command.amountMicros, 'positive');
+      if (command.expiresAt !== null && time(command.expiresAt, 'expiresAt') <= when.getTime()) {
+        throw new TallyError('VALIDATION', 'expiresAt must be in the future', { details: { field: 'expiresAt' } });
+      }
+      const c = customerOrThrow(command.customerId);
+      expireCustomer(c, when);
+      const operationId = nextOperationId();
+      const { bucket, entry } = credit(
+        c,
+        operationId,
+        'grant',
+        command.kind,
+        command.amountMicros,
+        command.expiresAt,
+        command.description,
+        when,
+      );
+      emitGranted(c, operationId, 'grant', bucket, when);
+      return { operationId, entries: [entry], balance: snapshot(c), replayed: false, bucket: copyBucket(bucket) };
+    });
+  }
+
+  function chargeOperation(command: SpendCommand, operation: string, kind: EntryKind, mode: 'strict' | 'usage'): ChargeResult {
+    return idempotent(command, operation, (when) => {
+      requireAmount(command.amountMicros, 'positive');
+      const c = customerOrThrow(command.customerId);
+      expireCustomer(c, when);
+      const operationId = nextOperationId();
+      const usage = command.usage ? { ...command.usage } : null;
+      const result = charge(
+        c,
+        mode,
+        command.amountMicros,
+        operationId,
+        kind,
+        SYSTEM_ACCOUNTS.revenue,
+        null,
+        command.description,
+        usage,
+        when,
+      );
+      emitCharged(c, operationId, kind, command.amountMicros, result, null, when);
+      return {
+        operationId,
+        entries: result.entries,
+        balance: snapshot(c),
+        replayed: false,
+        chargedMicros: result.chargedMicros,
+        debtMicros: result.debtMicros,
+      };
+    });
+  }
+
+  const spend = (command: SpendCommand) => chargeOperation(command, OPERATIONS.spend, 'spend', 'strict');
+  const recordUsage = (command: UsageCommand) => chargeOperation(command, OPERATIONS.usage, 'usage', 'usage');
+
+  function recordUsageBatch(commands: UsageCommand[]): UsageBatchItemResult[] {
+    return commands.map((command): UsageBatchItemResult => {
+      try {
+        return { ok: true, result: atomic(() => recordUsage(command)) };
+      } catch (error) {
+        if (TallyError.is(error)) return { ok: false, code: error.code, message: error.message };
+        throw error;
+      }
+    });
+  }
+
+  function adjust(command: AdjustCommand): ChargeResult | GrantResult {
+    return idempotent<ChargeResult | GrantResult>(command, OPERATIONS.adjust, (when) => {
+      requireAmount(command.amountMicros, 'non-zero');
+      if (typeof command.reason !== 'string' || command.reason.trim() === '') {
+        throw new TallyError('VALIDATION', 'reason is required', { details: { field: 'reason' } });
+      }
+      const c = customerOrThrow(command.customerId);
+      expireCustomer(c, when);
+      const operationId = nextOperationId();
+      if (command.amountMicros > 0n) {
+        const { bucket, entry } = credit(c, operationId, 'adjust', 'adjustment', command.amountMicros, null, command.reason, when);
+        emitGranted(c, operationId, 'adjust', bucket, when);
+        return { operationId, entries: [entry], balance: snapshot(c), replayed: false, bucket: copyBucket(bucket) };
+      }
+      const amount = -command.amountMicros;
+      const result = charge(c, 'strict', amount, operationId, 'adjust', SYSTEM_ACCOUNTS.adjustments, null, command.reason, null, when);
+      emitCharged(c, operationId, 'adjust', amount, result, null, when);
+      return {
+        operationId,
+        entries: result.entries,
+        balance: snapshot(c),
+        replayed: false,
+        chargedMicros: result.chargedMicros,
+        debtMicros: 0n,
+      };
+    });
+  }
+
+  function reserve(command: ReserveCommand): HoldResult {
+    return idempotent(command, OPERATIONS.reserve, (when) => {
+      requireAmount(command.amountMicros, 'positive');
+      const expiresAt = time(command.expiresAt, 'expiresAt');
+      if (expiresAt <= when.getTime())
+        throw new TallyError('VALIDATION', 'expiresAt must be in the future', { details: { field: 'expiresAt' } });
+      const c = customerOrThrow(command.customerId);
+      expireCustomer(c, when);
+      if (!c.record.unlimited && command.amountMicros > available(c)) throw insufficient(c, command.amountMicros);
+      const hold: Hold = {
+        id: String(++counters.hold),
+        customerId: c.record.id,
+        amountMicros: command.amountMicros,
+        status: 'active',
+        capturedMicros: null,
+        expiresAt: new Date(expiresAt),
+        createdAt: when,
+        settledAt: null,
+      };
+      holds.set(hold.id, hold);
+      c.activeHolds.set(hold.id, hold);
+      undo.push(() => {
+        holds.delete(hold.id);
+        c.activeHolds.delete(hold.id);
+      });
+      set(c, 'held', c.held + hold.amountMicros);
+      holdExpiries.push({ t: expiresAt, id: hold.id });
+      return { hold: copyHold(hold), balance: snapshot(c), replayed: false };
+    });
+  }
+
+  /** Lazy expiry runs first, so a hold past its time is `expired` here whether or not a sweeper ran. */
+  function activeHold(hold: Hold, expiredCode: 'HOLD_EXPIRED' | 'HOLD_NOT_ACTIVE'): void {
+    if (hold.status === 'active') return;
+    const code = hold.status === 'expired' ? expiredCode : 'HOLD_NOT_ACTIVE';
+    throw new TallyError(code, `Hold "${hold.id}" is ${hold.status}`, { details: { holdId: hold.id, status: hold.status } });
+  }
+
+  function capture(command: CaptureCommand): CaptureResult {
+    return idempotent(command, OPERATIONS.capture, (when) => {
+      requireAmount(command.amountMicros, 'non-negative');
+      const hold = holdOrThrow(command.holdId);
+      const c = customerOrThrow(hold.customerId);
+      expireCustomer(c, when);
+      activeHold(hold, 'HOLD_EXPIRED');
+      settleHold(c, hold, 'captured', when);
+      set(hold, 'capturedMicros', command.amountMicros);
+      const operationId = nextOperationId();
+      const usage = command.usage ? { ...command.usage } : null;
+      let result: Charge = { entries: [], chargedMicros: 0n, debtMicros: 0n };
+      if (command.amountMicros > 0n) {
+        result = charge(
+          c,
+          'usage',
+          command.amountMicros,
+          operationId,
+          'capture',
+          SYSTEM_ACCOUNTS.revenue,
+          hold.id,
+          command.description,
+          usage,
+          when,
+        );
+        emitCharged(c, operationId, 'capture', command.amountMicros, result, hold.id, when);
+      }
+      return {
+        operationId,
+        entries: result.entries,
+        balance: snapshot(c),
+        replayed: false,
+        chargedMicros: result.chargedMicros,
+        debtMicros: result.debtMicros,
+        hold: copyHold(hold),
+      };
+    });
+  }
+
+  function release(command: ReleaseCommand): HoldResult {
+    return idempotent(command, OPERATIONS.release, (when) => {
+      const hold = holdOrThrow(command.holdId);
+      const c = customerOrThrow(hold.customerId);
+      expireCustomer(c, when);
+      activeHold(hold, 'HOLD_NOT_ACTIVE');
+      settleHold(c, hold, 'released', when);
+      return { hold: copyHold(hold), balance: snapshot(c), replayed: false };
+    });
+  }
+
+  function sweepHolds(at: Date): number {
+    const t = time(at, 'at');
+    let count = 0;
+    while (holdExpiries.peekTime() <= t) {
+      const item = holdExpiries.pop() as { t: number; id: string };
+      undo.push(() => holdExpiries.push(item));
+      const hold = holds.get(item.id);
+      if (hold?.status !== 'active' || hold.expiresAt.getTime() !== item.t) continue;
+      settleHold(customerOrThrow(hold.customerId), hold, 'expired', new Date(t));
+      count++;
+    }
+    return count;
+  }
+
+  function expireBuckets(at: Date): number {
+    const t = time(at, 'at');
+    const when = new Date(t);
+    let count = 0;
+    while (bucketExpiries.peekTime() <= t) {
+      const item = bucketExpiries.pop() as { t: number; id: string };
+      undo.push(() => bucketExpiries.push(item));
+      const bucket = buckets.get(item.id);
+      if (!bucket || bucket.remainingMicros === 0n || bucket.expiresAt?.getTime() !== item.t) continue;
+      count += expireDueBuckets(customerOrThrow(bucket.customerId), when);
+    }
+    return count;
+  }
+
+  function balance(customerId: string, at: Date): Balance {
+    const c = customerOrThrow(customerId);
+    const t = time(at, 'at');
+    let expiring = 0n;
+    const visible: Bucket[] = [];
+    for (const bucket of c.buckets) {
+      if (bucket.expiresAt !== null && bucket.expiresAt.getTime() <= t) expiring += bucket.remainingMicros;
+      else visible.push(copyBucket(bucket));
+    }
+    let released = 0n;
+    let activeHolds = 0;
+    for (const hold of c.activeHolds.values()) {
+      if (hold.expiresAt.getTime() <= t) released += hold.amountMicros;
+      else activeHolds++;
+    }
+    const balanceMicros = c.balance - expiring;
+    const heldMicros = c.held - released;
+    // docs/ledger.md defines `available` for limited customers only; an unlimited customer's spends
+    // never consult it, so it reads 0 rather than a number that looks like a limit.
+    const free = c.record.unlimited ? 0n : balanceMicros - heldMicros + c.record.overdraftLimitMicros;
+    return {
+      customerId: c.record.id,
+      tier: c.record.tier,
+      overdraftLimitMicros: c.record.overdraftLimitMicros,
+      unlimited: c.record.unlimited,
+      balanceMicros,
+      heldMicros,
+      debtMicros: c.debt,
+      availableMicros: free > 0n ? free : 0n,
+      buckets: visible,
+      activeHolds,
+    };
+  }
+
+  function listEntries(query: EntryQuery): Page<Entry> {
+    const limit = query.limit;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new TallyError('VALIDATION', 'limit must be a positive integer', { details: { field: 'limit' } });
+    let before = journal.length;
+    if (query.cursor !== undefined) {
+      if (!/^\d{1,16}$/.test(query.cursor)) throw new TallyError('VALIDATION', 'cursor is not valid', { details: { field: 'cursor' } });
+      before = Math.min(Number(query.cursor) - 1, journal.length);
+    }
+    const kinds = query.kinds ? new Set<string>(query.kinds) : null;
+    const from = query.from ? time(query.from, 'from') : Number.NEGATIVE_INFINITY;
+    const to = query.to ? time(query.to, 'to') : Number.POSITIVE_INFINITY;
+    const matches = (entry: Entry) => {
+      if (kinds && !kinds.has(entry.kind)) return false;
+      const t = entry.createdAt.getTime();
+      return t >= from && t < to;
+    };
+    const items: Entry[] = [];
+    let more = false;
+    const take = (entry: Entry): boolean => {
+      if (!matches(entry)) return true;
+      if (items.length === limit) {
+        more = true;
+        return false;
+      }
+      items.push(copyEntry(entry));
+      return true;
+    };
+    if (query.customerId !== undefined) {
+      const indexes = customers.get(query.customerId)?.entryIndexes ?? [];
+      // Binary search for the first index at or past the cursor, then walk backwards from there.
+      let lo = 0;
+      let hi = indexes.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((indexes[mid] as number) < before) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo - 1; i >= 0 && take(journal[indexes[i] as number] as Entry); i--);
+    } else {
+      for (let i = before - 1; i >= 0 && take(journal[i] as Entry); i--);
+    }
+    return { items, nextCursor: more ? (items[items.length - 1] as Entry).id : null };
+  }
+
+  function audit(): AuditReport {
+    const issues: AuditIssue[] = [];
+    const accounts = new Map<string, bigint>();
+    const bucketDeltas = new Map<string, bigint>();
+    const operationsWithEntries = new Set<string>();
+    const move = (account: string, delta: bigint) => accounts.set(account, (accounts.get(account) ?? 0n) + delta);
+    for (const entry of journal) {
+      if (entry.amountMicros <= 0n || entry.fromAccount === entry.toAccount) {
+        issues.push({
+          code: 'ENTRY_INVALID',
+          subject: `entry:${entry.id}`,
+          expected: 'amount > 0 between two accounts',
+          actual: `${entry.amountMicros} from ${entry.fromAccount} to ${entry.toAccount}`,
+        });
+      }
+      move(entry.fromAccount, -entry.amountMicros);
+      move(entry.toAccount, entry.amountMicros);
+      if (entry.bucketId !== null) bucketDeltas.set(entry.bucketId, (bucketDeltas.get(entry.bucketId) ?? 0n) + entry.bucketDeltaMicros);
+      operationsWithEntries.add(entry.operationId);
+    }
+    let totalMicros = 0n;
+    for (const value of accounts.values()) totalMicros += value;
+    if (totalMicros !== 0n) issues.push({ code: 'ZERO_SUM', subject: 'journal', expected: '0', actual: totalMicros.toString() });
+
+    const heldByCustomer = new Map<string, bigint>();
+    for (const hold of holds.values()) {
+      if (hold.status === 'active') heldByCustomer.set(hold.customerId, (heldByCustomer.get(hold.customerId) ?? 0n) + hold.amountMicros);
+    }
+    const remainingByCustomer = new Map<string, bigint>();
+    for (const bucket of buckets.values()) {
+      remainingByCustomer.set(bucket.customerId, (remainingByCustomer.get(bucket.customerId) ?? 0n) + bucket.remainingMicros);
+      const deltas = bucketDeltas.get(bucket.id) ?? 0n;
+      const subject = `bucket:${bucket.id}`;
+      if (deltas !== bucket.remainingMicros) {
+        issues.push({ code: 'BUCKET_MISMATCH', subject, expected: deltas.toString(), actual: bucket.remainingMicros.toString() });
+      }
+      if (bucket.remainingMicros < 0n || bucket.remainingMicros > bucket.grantedMicros) {
+        issues.push({
+          code: 'BUCKET_OUT_OF_RANGE',
+          subject,
+          expected: `0..${bucket.grantedMicros}`,
+          actual: bucket.remainingMicros.toString(),
+        });
+      }
+    }
+    for (const c of customers.values()) {
+      const id = c.record.id;
+      const journalBalance = accounts.get(c.account) ?? 0n;
+      if (journalBalance !== c.balance) {
+        issues.push({ code: 'BALANCE_MISMATCH', subject: c.account, expected: journalBalance.toString(), actual: c.balance.toString() });
+      }
+      const journalDebt = -(accounts.get(c.debtAccount) ?? 0n);
+      if (journalDebt !== c.debt)
+        issues.push({ code: 'DEBT_MISMATCH', subject: c.debtAccount, expected: journalDebt.toString(), actual: c.debt.toString() });
+      const remaining = remainingByCustomer.get(id) ?? 0n;
+      const positive = c.balance > 0n ? c.balance : 0n;
+      if (remaining !== positive) {
+        issues.push({ code: 'BUCKETS_VS_BALANCE', subject: c.account, expected: positive.toString(), actual: remaining.toString() });
+      }
+      const held = heldByCustomer.get(id) ?? 0n;
+      if (held !== c.held) issues.push({ code: 'HELD_MISMATCH', subject: c.account, expected: held.toString(), actual: c.held.toString() });
+    }
+    const owners = new Map<string, string>();
+    for (const [key, record] of keys) {
+      const result = record.result;
+      if (!('operationId' in result) || result.entries.length === 0) continue;
+      const subject = `idempotency:${key}`;
+      if (!operationsWithEntries.has(result.operationId)) {
+        issues.push({ code: 'IDEMPOTENCY_MISMATCH', subject, expected: `entries of operation ${result.operationId}`, actual: 'none' });
+      }
+      const owner = owners.get(result.operationId);
+      if (owner !== undefined) {
+        issues.push({
+          code: 'IDEMPOTENCY_MISMATCH',
+          subject,
+          expected: `operation ${result.operationId} claimed once`,
+          actual: `also claimed by "${owner}"`,
+        });
+      } else {
+        owners.set(result.operationId, key);
+      }
+    }
+    const systemBalances: Record<string, bigint> = {};
+    for (const account of Object.values(SYSTEM_ACCOUNTS)) systemBalances[account] = accounts.get(account) ?? 0n;
+    for (const [account, value] of accounts) if (account.startsWith('system:')) systemBalances[account] = value;
+    return {
+      ok: issues.length === 0,
+      customers: customers.size,
+      entries: journal.length,
+      buckets: buckets.size,
+      holds: holds.size,
+      totalMicros,
+      systemBalances,
+      issues,
+    };
+  }
+
+  function enqueueOutbox(message: { topic: string; payload: string; dedupeKey: string; at: Date }): OutboxMessage | null {
+    const at = new Date(time(message.at, 'at'));
+    const row = insertOutbox(message.topic, message.payload, message.dedupeKey, at);
+    return row && copyMessage(row);
+  }
+
+  function claimOutbox(command: ClaimOutboxCommand): OutboxMessage[] {
+    const t = time(command.at, 'at');
+    const leaseUntil = new Date(time(command.leaseUntil, 'leaseUntil'));
+    const topics = command.topics ? new Set(command.topics) : null;
+    const claimed: OutboxMessage[] = [];
+    if (command.limit < 1) return claimed;
+    for (const message of pendingOutbox.values()) {
+      if (message.availableAt.getTime() > t || (topics && !topics.has(message.topic))) continue;
+      // The lease is the row becoming available again later: an unfinished worker's rows come back.
+      set(message, 'availableAt', leaseUntil);
+      set(message, 'attempts', message.attempts + 1);
+      claimed.push(copyMessage(message));
+      if (claimed.length === command.limit) break;
+    }
+    return claimed;
+  }
+
+  function outboxOrThrow(id: string): OutboxMessage {
+    const message = /^\d{1,16}$/.test(id) ? outboxRows[Number(id) - 1] : undefined;
+    if (!message) throw new TallyError('NOT_FOUND', `Unknown outbox message "${id}"`, { details: { id } });
+    return message;
+  }
+
+  function settleOutbox(message: OutboxMessage): void {
+    pendingOutbox.delete(message.id);
+    undo.push(() => {
+      pendingOutbox.set(message.id, message);
+    });
+  }
+
+  function completeOutbox(id: string, at: Date): void {
+    const message = outboxOrThrow(id);
+    if (message.deliveredAt !== null) return;
+    set(message, 'deliveredAt', new Date(time(at, 'at')));
+    settleOutbox(message);
+  }
+
+  function failOutbox(id: string, error: string, retryAt: Date | null, at: Date): void {
+    time(at, 'at');
+    const message = outboxOrThrow(id);
+    set(message, 'lastError', error);
+    if (retryAt === null) {
+      set(message, 'dead', true);
+      if (pendingOutbox.has(id)) settleOutbox(message);
+    } else {
+      set(message, 'availableAt', new Date(time(retryAt, 'retryAt')));
+    }
+  }
+
+  function listOutbox(query: { dead?: boolean; delivered?: boolean; limit: number }): OutboxMessage[] {
+    const out: OutboxMessage[] = [];
+    if (query.limit < 1) return out;
+    for (const message of outboxRows) {
+      if (query.dead !== undefined && message.dead !== query.dead) continue;
+      if (query.delivered !== undefined && (message.deliveredAt !== null) !== query.delivered) continue;
+      out.push(copyMessage(message));
+      if (out.length === query.limit) break;
+    }
+    return out;
+  }
+
+  // ---- the port
+
+  type Enter = <T>(fn: () => T) => Promise<T>;
+
+  /** Outside a transaction, wait for it to finish: nothing sees or interleaves with uncommitted work. */
+  const enterOuter: Enter = async (fn) => {
+    while (gate) await gate;
+    return atomic(fn);
+  };
+
+  async function transaction<T>(fn: (tx: TallyStore) => Promise<T>): Promise<T> {
+    while (gate) await gate;
+    let open = () => {};
+    gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const token = {};
+    activeTx = token;
+    const start = mark();
+    try {
+      const result = await fn(view(txEnter(token), nested(token)));
+      undo.length = 0;
+      return result;
+    } catch (error) {
+      rollback(start);
+      throw error;
+    } finally {
+      activeTx = null;
+      gate = null;
+      open();
+    }
+  }
+
+  function txEnter(token: object): Enter {
+    return async (fn) => {
+      if (activeTx !== token) throw new TallyError('CONFLICT', 'This transaction has already finished');
+      return atomic(fn);
+    };
+  }
+
+  /** A transaction inside a transaction is a savepoint: it rolls back its own work only. */
+  function nested(token: object): TallyStore['transaction'] {
+    return async function savepoint<T>(fn: (tx: TallyStore) => Promise<T>): Promise<T> {
+      if (activeTx !== token) throw new TallyError('CONFLICT', 'This transaction has already finished');
+      const start = mark();
+      try {
+        return await fn(view(txEnter(token), savepoint));
+      } catch (error) {
+        rollback(start);
+        throw error;
+      }
+    };
+  }
+
+  function view(enter: Enter, tx: TallyStore['transaction']): TallyStore {
+    return {
+      transaction: tx,
+      upsertCustomer: (command) => enter(() => upsertCustomer(command)),
+      getCustomer: (customerId) =>
+        enter(() => {
+          const state = customers.get(customerId);
+          return state ? copyCustomer(state.record) : null;
+        }),
+      grant: (command) => enter(() => grant(command)),
+      spend: (command) => enter(() => spend(command)),
+      recordUsage: (command) => enter(() => recordUsage(command)),
+      recordUsageBatch: (commands) => enter(() => recordUsageBatch(commands)),
+      adjust: (command) => enter(() => adjust(command)),
+      reserve: (command) => enter(() => reserve(command)),
+      capture: (command) => enter(() => capture(command)),
+      release: (command) => enter(() => release(command)),
+      sweepHolds: (at) => enter(() => sweepHolds(at)),
+      expireBuckets: (at) => enter(() => expireBuckets(at)),
+      balance: (customerId, at) => enter(() => balance(customerId, at)),
+      getHold: (holdId) =>
+        enter(() => {
+          const hold = holds.get(holdId);
+          return hold ? copyHold(hold) : null;
+        }),
+      listEntries: (query) => enter(() => listEntries(query)),
+      audit: () => enter(audit),
+      enqueueOutbox: (message) => enter(() => enqueueOutbox(message)),
+      claimOutbox: (command) => enter(() => claimOutbox(command)),
+      completeOutbox: (id, at) => enter(() => completeOutbox(id, at)),
+      failOutbox: (id, error, retryAt, at) => enter(() => failOutbox(id, error, retryAt, at)),
+      listOutbox: (query) => enter(() => listOutbox(query)),
+      close: async () => {},
+    };
+  }
+
+  return view(enterOuter, transaction);
+}

@@ -1,0 +1,317 @@
+import type { ModelPrice } from '../catalog/schema.js';
+import { type Catalog, findTier } from '../catalog/schema.js';
+import { TallyError } from '../errors/index.js';
+import { type PricedCall, priceCall, type TokenUsage } from '../pricing/cost.js';
+import { type Clock, systemClock } from '../time/index.js';
+import type { IntegerInput } from '../units/integer.js';
+import { toBigInt } from '../units/integer.js';
+import { canonicalJson } from './canonical.js';
+import type {
+  AuditReport,
+  Balance,
+  BucketKind,
+  CaptureResult,
+  ChargeResult,
+  CustomerRecord,
+  Entry,
+  EntryKind,
+  GrantResult,
+  HoldResult,
+  Page,
+  TallyStore,
+  UsageBatchItemResult,
+  UsageCommand,
+  UsageDetails,
+} from './types.js';
+import { ENTRY_KINDS } from './types.js';
+import { amount, bucketKind, date, duration, identifier, text } from './validate.js';
+
+export interface CreateTallyOptions {
+  catalog: Catalog;
+  store: TallyStore;
+  /** Where Tally reads the time; a fake clock in tests. */
+  clock?: Clock;
+}
+
+export interface UsageInput {
+  model: string;
+  inputTokens: IntegerInput;
+  cachedInputTokens?: IntegerInput;
+  outputTokens: IntegerInput;
+  reasoningTokens?: IntegerInput;
+  providerCostNanoUsd: IntegerInput;
+  markupBps: number;
+  catalogVersion?: string;
+  generationId?: string | null;
+  keySource?: 'managed' | 'byok';
+}
+
+export interface GrantInput {
+  customerId: string;
+  kind: BucketKind;
+  amountMicros: IntegerInput;
+  expiresAt?: Date | string | null;
+  description?: string;
+  idempotencyKey: string;
+}
+
+export interface ChargeInput {
+  customerId: string;
+  amountMicros: IntegerInput;
+  description?: string;
+  usage?: UsageInput;
+  idempotencyKey: string;
+}
+
+export interface MeterInput {
+  customerId: string;
+  model: string;
+  usage: TokenUsage;
+  /** Per-token prices when the catalog has none for the model (e.g. live OpenRouter prices). */
+  price?: ModelPrice;
+  reportedCostNanoUsd?: bigint;
+  generationId?: string;
+  keySource?: 'managed' | 'byok';
+  idempotencyKey: string;
+}
+
+export interface TransactionsQuery {
+  customerId?: string;
+  kinds?: EntryKind[];
+  from?: Date | string;
+  to?: Date | string;
+  cursor?: string;
+  limit?: number;
+}
+
+function usageDetails(input: UsageInput | undefined, catalog: Catalog): UsageDetails | null {
+  if (!input) return null;
+  const count = (value: IntegerInput | undefined, label: string) => (value === undefined ? 0n : amount(value, label, 'non-negative'));
+  if (!Number.isSafeInteger(input.markupBps) || input.markupBps < 0)
+    throw new TallyError('VALIDATION', 'usage.markupBps must be a non-negative integer');
+  return {
+    model: identifier(input.model, 'usage.model'),
+    inputTokens: count(input.inputTokens, 'usage.inputTokens'),
+    cachedInputTokens: count(input.cachedInputTokens, 'usage.cachedInputTokens'),
+    outputTokens: count(input.outputTokens, 'usage.outputTokens'),
+    reasoningTokens: count(input.reasoningTokens, 'usage.reasoningTokens'),
+    providerCostNanoUsd: toBigInt(input.providerCostNanoUsd, 'usage.providerCostNanoUsd'),
+    markupBps: input.markupBps,
+    catalogVersion: input.catalogVersion ?? catalog.version,
+    generationId: input.generationId ?? null,
+    keySource: input.keySource ?? 'managed',
+  };
+}
+
+/** The request fingerprint stored with an idempotency key. */
+function fingerprint(operation: string, payload: Record<string, unknown>): string {
+  return canonicalJson({ operation, ...payload });
+}
+
+/**
+ * Tally's ledger API: validates input (bad input changes nothing), reads the clock, and hands each
+ * operation to the store, which carries it out atomically. See docs/ledger.md.
+ */
+export function createTally({ catalog, store, clock = systemClock }: CreateTallyOptions) {
+  const now = () => clock.now();
+
+  async function customer(customerId: string): Promise<CustomerRecord> {
+    const record = await store.getCustomer(identifier(customerId, 'customerId'));
+    if (!record) throw new TallyError('NOT_FOUND', `Unknown customer "${customerId}"`, { details: { customerId } });
+    return record;
+  }
+
+  function chargeCommand(input: ChargeInput, operation: string): UsageCommand {
+    const customerId = identifier(input.customerId, 'customerId');
+    const amountMicros = amount(input.amountMicros, 'amountMicros', 'positive');
+    const description = text(input.description, 'description');
+    const usage = usageDetails(input.usage, catalog);
+    return {
+      customerId,
+      amountMicros,
+      description,
+      usage,
+      idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
+      request: fingerprint(operation, { customerId, amountMicros, description, usage }),
+      at: now(),
+    };
+  }
+
+  return {
+    catalog,
+    store,
+
+    customers: {
+      /** Creates the customer or moves it to another tier; overdraft and unlimited come from the catalog. */
+      async upsert(input: { customerId: string; tier: string }): Promise<CustomerRecord> {
+        const tier = findTier(catalog, input.tier);
+        return store.upsertCustomer({
+          customerId: identifier(input.customerId, 'customerId'),
+          tier: tier.id,
+          overdraftLimitMicros: tier.overdraft,
+          unlimited: tier.allowance === 'unlimited',
+          at: now(),
+        });
+      },
+      get: (customerId: string) => customer(customerId),
+    },
+
+    grant(input: GrantInput): Promise<GrantResult> {
+      const at = now();
+      const customerId = identifier(input.customerId, 'customerId');
+      const kind = bucketKind(input.kind);
+      const amountMicros = amount(input.amountMicros, 'amountMicros', 'positive');
+      const expiresAt = input.expiresAt == null ? null : date(input.expiresAt, 'expiresAt');
+      // Whether expiresAt is still ahead is checked by the store after the idempotency key, so a late
+      // retry of a grant replays its first result instead of failing.
+      const description = text(input.description, 'description');
+      return store.grant({
+        customerId,
+        kind,
+        amountMicros,
+        expiresAt,
+        description,
+        idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
+        request: fingerprint('grant', { customerId, kind, amountMicros, expiresAt, description }),
+        at,
+      });
+    },
+
+    /** Takes credits now, or fails with `INSUFFICIENT_CREDITS` and changes nothing. */
+    spend: (input: ChargeInput): Promise<ChargeResult> => store.spend(chargeCommand(input, 'spend')),
+
+    /** Records usage that already happened: never refused; what credit can't cover becomes debt. */
+    recordUsage: (input: ChargeInput): Promise<ChargeResult> => store.recordUsage(chargeCommand(input, 'usage')),
+
+    recordUsageBatch(inputs: ChargeInput[]): Promise<UsageBatchItemResult[]> {
+      if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 10_000) {
+        throw new TallyError('VALIDATION', 'recordUsageBatch takes 1 to 10,000 items');
+      }
+      return store.recordUsageBatch(inputs.map((input) => chargeCommand(input, 'usage')));
+    },
+
+    /** Prices an LLM call for the customer's tier (catalog markup) and records it as usage. */
+    async meter(input: MeterInput): Promise<{ priced: PricedCall; charge: ChargeResult | null }> {
+      const record = await customer(input.customerId);
+      const priced = priceCall({
+        catalog,
+        tier: record.tier,
+        model: input.model,
+        usage: input.usage,
+        ...(input.price ? { price: input.price } : {}),
+        ...(input.reportedCostNanoUsd !== undefined ? { reportedCostNanoUsd: input.reportedCostNanoUsd } : {}),
+      });
+      if (priced.chargeMicros === 0n) return { priced, charge: null };
+      const charge = await store.recordUsage(
+        chargeCommand(
+          {
+            customerId: record.id,
+            amountMicros: priced.chargeMicros,
+            idempotencyKey: input.idempotencyKey,
+            usage: {
+              model: input.model,
+              inputTokens: input.usage.inputTokens,
+              cachedInputTokens: input.usage.cachedInputTokens ?? 0,
+              outputTokens: input.usage.outputTokens,
+              reasoningTokens: input.usage.reasoningTokens ?? 0,
+              providerCostNanoUsd: priced.providerCostNanoUsd,
+              markupBps: priced.markupBps,
+              catalogVersion: priced.catalogVersion,
+              generationId: input.generationId ?? null,
+              keySource: input.keySource ?? 'managed',
+            },
+          },
+          'usage',
+        ),
+      );
+      return { priced, charge };
+    },
+
+    adjust(input: { customerId: string; amountMicros: IntegerInput; reason: string; idempotencyKey: string }) {
+      const customerId = identifier(input.customerId, 'customerId');
+      const amountMicros = amount(input.amountMicros, 'amountMicros', 'non-zero');
+      const reason = text(input.reason, 'reason', { required: true }) as string;
+      return store.adjust({
+        customerId,
+        amountMicros,
+        reason,
+        idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
+        request: fingerprint('adjust', { customerId, amountMicros, reason }),
+        at: now(),
+      });
+    },
+
+    /** Reserves credits for a call whose cost is not known yet (e.g. a streaming LLM call). */
+    reserve(input: { customerId: string; amountMicros: IntegerInput; ttlMs: number; idempotencyKey: string }): Promise<HoldResult> {
+      const at = now();
+      const customerId = identifier(input.customerId, 'customerId');
+      const amountMicros = amount(input.amountMicros, 'amountMicros', 'positive');
+      const ttlMs = duration(input.ttlMs, 'ttlMs');
+      return store.reserve({
+        customerId,
+        amountMicros,
+        expiresAt: new Date(at.getTime() + ttlMs),
+        idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
+        request: fingerprint('reserve', { customerId, amountMicros, ttlMs }),
+        at,
+      });
+    },
+
+    /** Settles a hold with the actual amount (may be more or less than reserved). */
+    capture(input: {
+      holdId: string;
+      amountMicros: IntegerInput;
+      description?: string;
+      usage?: UsageInput;
+      idempotencyKey: string;
+    }): Promise<CaptureResult> {
+      const holdId = identifier(input.holdId, 'holdId');
+      const amountMicros = amount(input.amountMicros, 'amountMicros', 'non-negative');
+      const description = text(input.description, 'description');
+      const usage = usageDetails(input.usage, catalog);
+      return store.capture({
+        holdId,
+        amountMicros,
+        description,
+        usage,
+        idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
+        request: fingerprint('capture', { holdId, amountMicros, description, usage }),
+        at: now(),
+      });
+    },
+
+    release(input: { holdId: string; idempotencyKey?: string }): Promise<HoldResult> {
+      const holdId = identifier(input.holdId, 'holdId');
+      return store.release({
+        holdId,
+        idempotencyKey: identifier(input.idempotencyKey ?? `release:${holdId}`, 'idempotencyKey'),
+        request: fingerprint('release', { holdId }),
+        at: now(),
+      });
+    },
+
+    balance: async (customerId: string): Promise<Balance> => store.balance(identifier(customerId, 'customerId'), now()),
+
+    transactions(query: TransactionsQuery = {}): Promise<Page<Entry>> {
+      const limit = query.limit ?? 50;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) throw new TallyError('VALIDATION', 'limit must be between 1 and 500');
+      for (const kind of query.kinds ?? []) {
+        if (!(ENTRY_KINDS as readonly string[]).includes(kind)) throw new TallyError('VALIDATION', `unknown entry kind "${kind}"`);
+      }
+      return store.listEntries({
+        limit,
+        ...(query.customerId !== undefined ? { customerId: identifier(query.customerId, 'customerId') } : {}),
+        ...(query.kinds ? { kinds: query.kinds } : {}),
+        ...(query.from !== undefined ? { from: date(query.from, 'from') } : {}),
+        ...(query.to !== undefined ? { to: date(query.to, 'to') } : {}),
+        ...(query.cursor !== undefined ? { cursor: identifier(query.cursor, 'cursor') } : {}),
+      });
+    },
+
+    sweepHolds: (): Promise<number> => store.sweepHolds(now()),
+    expireBuckets: (): Promise<number> => store.expireBuckets(now()),
+    audit: (): Promise<AuditReport> => store.audit(),
+  };
+}
+
+export type Tally = ReturnType<typeof createTally>;

@@ -1,0 +1,1 @@
+export { createOutboxWorker, type OutboxHandler, type OutboxRound, type OutboxWorkerOptions, outboxBackoffMs } from './worker.js';

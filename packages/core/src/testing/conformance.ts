@@ -1,0 +1,1378 @@
+import { sampleCatalog } from '../catalog/sample.js';
+import { TallyError, type TallyErrorCode } from '../errors/index.js';
+import { canonicalJson } from '../ledger/canonical.js';
+import { createTally, type Tally } from '../ledger/tally.js';
+import type { BucketKind, Entry, EntryQuery, TallyStore } from '../ledger/types.js';
+import { createFakeClock, type FakeClock } from './index.js';
+
+/**
+ * The store conformance suite: docs/ledger.md as executable cases. Every store (memory, PGlite,
+ * Postgres) runs the same cases; it imports no test framework, so any runner can register them.
+ */
+
+export interface ConformanceContext {
+  /** A fresh, empty store for this case. */
+  store: TallyStore;
+}
+
+export interface ConformanceCase {
+  name: string;
+  run(ctx: ConformanceContext): Promise<void>;
+}
+
+export type StoreFactory = () => Promise<{ store: TallyStore; cleanup?: () => Promise<void> }>;
+
+/** The two functions of vitest, jest, node:test or bun:test the suite needs. */
+export interface ConformanceRunner {
+  describe(name: string, fn: () => void): void;
+  it(name: string, fn: () => Promise<void>, timeoutMs?: number): void;
+}
+
+const START = '2026-11-01T00:00:00Z';
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const credits = (n: bigint) => n * 1_000_000n;
+
+// ---- assertions (no test framework, so these are the whole vocabulary)
+
+class ConformanceFailure extends Error {
+  override readonly name = 'ConformanceFailure';
+}
+
+/** Compares canonical JSON, so bigints, dates and key order compare by meaning. */
+function expectEqual(actual: unknown, expected: unknown, message: string): void {
+  const a = canonicalJson(actual);
+  const e = canonicalJson(expected);
+  if (a !== e) throw new ConformanceFailure(`${message}\n  expected: ${e}\n  actual:   ${a}`);
+}
+
+function expectTrue(condition: boolean, message: string): void {
+  if (!condition) throw new ConformanceFailure(message);
+}
+
+/** Takes a thunk as well as a promise because the facade refuses bad input synchronously. */
+async function expectError(action: Promise<unknown> | (() => unknown), code: TallyErrorCode, message = ''): Promise<TallyError> {
+  let outcome: unknown;
+  try {
+    outcome = await (typeof action === 'function' ? action() : action);
+  } catch (error) {
+    if (TallyError.is(error, code)) return error;
+    const got = TallyError.is(error) ? `TallyError ${error.code}: ${error.message}` : String(error);
+    throw new ConformanceFailure(`${message} expected TallyError ${code}, got ${got}`.trim());
+  }
+  throw new ConformanceFailure(`${message} expected TallyError ${code}, but it succeeded with ${canonicalJson(outcome)}`.trim());
+}
+
+// ---- harness
+
+interface Harness {
+  store: TallyStore;
+  clock: FakeClock;
+  tally: Tally;
+  /** The clock's time plus `ms`. */
+  later(ms: number): Date;
+}
+
+function harness({ store }: ConformanceContext): Harness {
+  const clock = createFakeClock(START);
+  const tally = createTally({ catalog: sampleCatalog, store, clock });
+  return { store, clock, tally, later: (ms) => new Date(clock.now().getTime() + ms) };
+}
+
+async function customers(h: Harness, tiers: Record<string, string>): Promise<void> {
+  for (const [customerId, tier] of Object.entries(tiers)) await h.tally.customers.upsert({ customerId, tier });
+}
+
+let keySeq = 0;
+const key = (label: string) => `${label}-${++keySeq}`;
+
+function grant(
+  h: Harness,
+  customerId: string,
+  kind: BucketKind,
+  amountMicros: bigint,
+  expiresAt: Date | null = null,
+  idempotencyKey = key('grant'),
+) {
+  return h.tally.grant({ customerId, kind, amountMicros, expiresAt, idempotencyKey });
+}
+
+/** The accounting content of an entry, without ids and times, for exact comparison. */
+function line(entry: Entry) {
+  return {
+    kind: entry.kind,
+    from: entry.fromAccount,
+    to: entry.toAccount,
+    amount: entry.amountMicros,
+    bucketId: entry.bucketId,
+    delta: entry.bucketDeltaMicros,
+    holdId: entry.holdId,
+  };
+}
+
+function expected(
+  kind: Entry['kind'],
+  from: string,
+  to: string,
+  amount: bigint,
+  bucketId: string | null = null,
+  delta = 0n,
+  holdId: string | null = null,
+) {
+  return { kind, from, to, amount, bucketId, delta, holdId };
+}
+
+async function allEntries(store: TallyStore, filter: Omit<EntryQuery, 'limit' | 'cursor'> = {}): Promise<Entry[]> {
+  const out: Entry[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await store.listEntries({ ...filter, limit: 500, ...(cursor ? { cursor } : {}) });
+    out.push(...page.items);
+    if (page.nextCursor === null) return out;
+    cursor = page.nextCursor;
+  }
+}
+
+/** Everything observable about the given customers and the store's journal and outbox. */
+async function observe(h: Harness, customerIds: string[]): Promise<string> {
+  const balances = [];
+  for (const customerId of customerIds) balances.push(await h.store.balance(customerId, h.clock.now()));
+  const entries = await allEntries(h.store);
+  const outbox = await h.store.listOutbox({ limit: 100_000 });
+  return canonicalJson({ balances, entries, outbox });
+}
+
+async function expectUnchanged(h: Harness, customerIds: string[], before: string, message: string): Promise<void> {
+  expectEqual(JSON.parse(await observe(h, customerIds)), JSON.parse(before), `${message}: state changed`);
+}
+
+async function expectCleanAudit(h: Harness, message: string) {
+  const report = await h.tally.audit();
+  expectEqual(report.issues, [], `${message}: audit issues`);
+  expectEqual({ ok: report.ok, totalMicros: report.totalMicros }, { ok: true, totalMicros: 0n }, `${message}: audit`);
+  return report;
+}
+
+/** System balances with zero accounts dropped, so stores may list untouched accounts or not. */
+function nonZero(balances: Record<string, bigint>): Record<string, bigint> {
+  return Object.fromEntries(Object.entries(balances).filter(([, value]) => value !== 0n));
+}
+
+const byFrom = (a: { from: string }, b: { from: string }) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0);
+
+const isIncreasing = (ids: string[]) => ids.every((id, i) => i === 0 || BigInt(id) > BigInt(ids[i - 1] as string));
+
+// ---- cases
+
+const cases: ConformanceCase[] = [];
+const test = (name: string, run: (h: Harness) => Promise<void>) => cases.push({ name, run: (ctx) => run(harness(ctx)) });
+
+test('a grant creates a bucket per grant; balance lists them soonest expiry first', async (h) => {
+  await customers(h, { alice: 'starter' });
+  const now = h.clock.now();
+  const allowance = await grant(h, 'alice', 'allowance', credits(20n), h.later(30 * DAY));
+  expectEqual(allowance.replayed, false, 'fresh grant');
+  expectEqual(
+    allowance.bucket,
+    {
+      id: allowance.bucket.id,
+      customerId: 'alice',
+      kind: 'allowance',
+      grantedMicros: credits(20n),
+      remainingMicros: credits(20n),
+      expiresAt: h.later(30 * DAY),
+      createdAt: now,
+    },
+    'allowance bucket',
+  );
+  expectEqual(
+    allowance.entries.map(line),
+    [expected('grant', 'system:grants', 'customer:alice', credits(20n), allowance.bucket.id, credits(20n))],
+    'grant entry',
+  );
+  const entry = allowance.entries[0] as Entry;
+  expectEqual(
+    { operationId: entry.operationId, customerId: entry.customerId, createdAt: entry.createdAt },
+    { operationId: allowance.operationId, customerId: 'alice', createdAt: now },
+    'grant entry metadata',
+  );
+  expectEqual(allowance.balance, { balanceMicros: credits(20n), heldMicros: 0n, debtMicros: 0n }, 'balance after the allowance');
+
+  const purchased = await grant(h, 'alice', 'purchased', credits(10n));
+  const coupon = await grant(h, 'alice', 'coupon', credits(5n), h.later(10 * DAY));
+  expectEqual(
+    purchased.entries.map((e) => e.fromAccount),
+    ['system:purchases'],
+    'purchased credit comes from system:purchases',
+  );
+  expectEqual(
+    coupon.entries.map((e) => e.fromAccount),
+    ['system:coupons'],
+    'coupon credit comes from system:coupons',
+  );
+  expectTrue(isIncreasing([allowance, purchased, coupon].map((r) => (r.entries[0] as Entry).id)), 'entry ids increase');
+  expectTrue(new Set([allowance, purchased, coupon].map((r) => r.bucket.id)).size === 3, 'three distinct buckets');
+
+  expectEqual(
+    await h.tally.balance('alice'),
+    {
+      customerId: 'alice',
+      tier: 'starter',
+      overdraftLimitMicros: 0n,
+      unlimited: false,
+      balanceMicros: credits(35n),
+      heldMicros: 0n,
+      debtMicros: 0n,
+      availableMicros: credits(35n),
+      buckets: [coupon.bucket, allowance.bucket, purchased.bucket],
+      activeHolds: 0,
+    },
+    'balance',
+  );
+});
+
+test('spends drain the soonest expiry first, ties by creation, buckets without expiry last', async (h) => {
+  await customers(h, { bob: 'starter' });
+  const purchased = await grant(h, 'bob', 'purchased', credits(10n));
+  const coupon = await grant(h, 'bob', 'coupon', credits(10n), h.later(20 * DAY));
+  const first = await grant(h, 'bob', 'allowance', credits(10n), h.later(5 * DAY));
+  const second = await grant(h, 'bob', 'allowance', credits(4n), h.later(5 * DAY));
+
+  const a = await h.tally.spend({ customerId: 'bob', amountMicros: credits(12n), idempotencyKey: key('spend') });
+  expectEqual(
+    a.entries.map(line),
+    [
+      expected('spend', 'customer:bob', 'system:revenue', credits(10n), first.bucket.id, -credits(10n)),
+      expected('spend', 'customer:bob', 'system:revenue', credits(2n), second.bucket.id, -credits(2n)),
+    ],
+    'first spend drains the two allowances in creation order',
+  );
+  expectEqual(
+    { charged: a.chargedMicros, debt: a.debtMicros, balance: a.balance },
+    { charged: credits(12n), debt: 0n, balance: { balanceMicros: credits(22n), heldMicros: 0n, debtMicros: 0n } },
+    'first spend result',
+  );
+  expectTrue(
+    a.entries.every((e) => e.operationId === a.operationId),
+    'entries share the operation id',
+  );
+
+  const b = await h.tally.spend({ customerId: 'bob', amountMicros: credits(15n), idempotencyKey: key('spend') });
+  expectEqual(
+    b.entries.map(line),
+    [
+      expected('spend', 'customer:bob', 'system:revenue', credits(2n), second.bucket.id, -credits(2n)),
+      expected('spend', 'customer:bob', 'system:revenue', credits(10n), coupon.bucket.id, -credits(10n)),
+      expected('spend', 'customer:bob', 'system:revenue', credits(3n), purchased.bucket.id, -credits(3n)),
+    ],
+    'second spend: allowance, then coupon, then purchased',
+  );
+  const balance = await h.tally.balance('bob');
+  expectEqual(balance.balanceMicros, credits(7n), 'balance');
+  expectEqual(balance.buckets, [{ ...purchased.bucket, remainingMicros: credits(7n) }], 'only the purchased bucket has credit left');
+  await expectCleanAudit(h, 'after draining');
+});
+
+test('a spend beyond the available credit fails with INSUFFICIENT_CREDITS and changes nothing', async (h) => {
+  await customers(h, { carol: 'starter' });
+  await grant(h, 'carol', 'allowance', credits(5n));
+  const before = await observe(h, ['carol']);
+  await expectError(
+    h.tally.spend({ customerId: 'carol', amountMicros: credits(5n) + 1n, idempotencyKey: key('spend') }),
+    'INSUFFICIENT_CREDITS',
+  );
+  await expectUnchanged(h, ['carol'], before, 'after a refused spend');
+  const exact = await h.tally.spend({ customerId: 'carol', amountMicros: credits(5n), idempotencyKey: key('spend') });
+  expectEqual(exact.balance.balanceMicros, 0n, 'spending exactly the balance is allowed');
+});
+
+test('professional may overdraw down to -5 credits and no further', async (h) => {
+  await customers(h, { dave: 'professional' });
+  const allowance = await grant(h, 'dave', 'allowance', credits(10n));
+  const spend = await h.tally.spend({ customerId: 'dave', amountMicros: credits(14n), idempotencyKey: key('spend') });
+  expectEqual(
+    spend.entries.map(line),
+    [
+      expected('spend', 'customer:dave', 'system:revenue', credits(10n), allowance.bucket.id, -credits(10n)),
+      expected('spend', 'customer:dave', 'system:revenue', credits(4n)),
+    ],
+    'the bucket, then the overdraft portion without a bucket',
+  );
+  let balance = await h.tally.balance('dave');
+  expectEqual(
+    {
+      balance: balance.balanceMicros,
+      available: balance.availableMicros,
+      overdraft: balance.overdraftLimitMicros,
+      buckets: balance.buckets,
+    },
+    { balance: -credits(4n), available: credits(1n), overdraft: credits(5n), buckets: [] },
+    'after overdrawing',
+  );
+  await expectError(
+    h.tally.spend({ customerId: 'dave', amountMicros: credits(2n), idempotencyKey: key('spend') }),
+    'INSUFFICIENT_CREDITS',
+    'beyond the limit',
+  );
+  await h.tally.spend({ customerId: 'dave', amountMicros: credits(1n), idempotencyKey: key('spend') });
+  await expectError(
+    h.tally.spend({ customerId: 'dave', amountMicros: 1n, idempotencyKey: key('spend') }),
+    'INSUFFICIENT_CREDITS',
+    'at the limit',
+  );
+  balance = await h.tally.balance('dave');
+  expectEqual(
+    { balance: balance.balanceMicros, available: balance.availableMicros },
+    { balance: -credits(5n), available: 0n },
+    'at the limit',
+  );
+  await expectCleanAudit(h, 'overdraft');
+});
+
+test('a grant while the balance is negative covers the overdraft first', async (h) => {
+  await customers(h, { erin: 'professional' });
+  const overdraw = await h.tally.spend({ customerId: 'erin', amountMicros: credits(3n), idempotencyKey: key('spend') });
+  expectEqual(overdraw.entries.map(line), [expected('spend', 'customer:erin', 'system:revenue', credits(3n))], 'all overdraft');
+  const top = await grant(h, 'erin', 'allowance', credits(10n));
+  expectEqual(
+    { granted: top.bucket.grantedMicros, remaining: top.bucket.remainingMicros },
+    { granted: credits(10n), remaining: credits(7n) },
+    'bucket',
+  );
+  expectEqual(
+    top.entries.map(line),
+    [expected('grant', 'system:grants', 'customer:erin', credits(10n), top.bucket.id, credits(7n))],
+    'grant entry',
+  );
+  expectEqual(top.balance.balanceMicros, credits(7n), 'balance after the grant');
+
+  const spend = await h.tally.spend({ customerId: 'erin', amountMicros: credits(9n), idempotencyKey: key('spend') });
+  expectEqual(
+    spend.entries.map(line),
+    [
+      expected('spend', 'customer:erin', 'system:revenue', credits(7n), top.bucket.id, -credits(7n)),
+      expected('spend', 'customer:erin', 'system:revenue', credits(2n)),
+    ],
+    'spend',
+  );
+  const small = await grant(h, 'erin', 'coupon', credits(1n), h.later(DAY));
+  expectEqual(
+    { remaining: small.bucket.remainingMicros, delta: small.entries[0]?.bucketDeltaMicros },
+    { remaining: 0n, delta: 0n },
+    'a grant smaller than the overdraft fills no bucket',
+  );
+  const balance = await h.tally.balance('erin');
+  expectEqual({ balance: balance.balanceMicros, buckets: balance.buckets }, { balance: -credits(1n), buckets: [] }, 'still overdrawn');
+  await expectCleanAudit(h, 'covering the overdraft');
+});
+
+test('unlimited customers are never blocked and are charged to system:unlimited', async (h) => {
+  await customers(h, { ent: 'enterprise' });
+  await grant(h, 'ent', 'purchased', credits(3n));
+  const spend = await h.tally.spend({ customerId: 'ent', amountMicros: credits(1000n), idempotencyKey: key('spend') });
+  expectEqual(spend.entries.map(line), [expected('spend', 'system:unlimited', 'system:revenue', credits(1000n))], 'spend entry');
+  // `chargedMicros` counts what came from the customer's own credit: none of it, here.
+  expectEqual(
+    { charged: spend.chargedMicros, debt: spend.debtMicros, balance: spend.balance },
+    { charged: 0n, debt: 0n, balance: { balanceMicros: credits(3n), heldMicros: 0n, debtMicros: 0n } },
+    'spend result',
+  );
+  const usage = await h.tally.recordUsage({ customerId: 'ent', amountMicros: credits(5n), idempotencyKey: key('usage') });
+  expectEqual(usage.entries.map(line), [expected('usage', 'system:unlimited', 'system:revenue', credits(5n))], 'usage entry');
+  expectEqual(usage.debtMicros, 0n, 'no debt');
+
+  const reserved = await h.tally.reserve({ customerId: 'ent', amountMicros: credits(50n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  expectEqual(reserved.balance, { balanceMicros: credits(3n), heldMicros: credits(50n), debtMicros: 0n }, 'reserve tracks held');
+  const captured = await h.tally.capture({ holdId: reserved.hold.id, amountMicros: credits(70n), idempotencyKey: key('capture') });
+  expectEqual(
+    captured.entries.map(line),
+    [expected('capture', 'system:unlimited', 'system:revenue', credits(70n), null, 0n, reserved.hold.id)],
+    'capture entry',
+  );
+  expectEqual(captured.balance, { balanceMicros: credits(3n), heldMicros: 0n, debtMicros: 0n }, 'after capture');
+  const balance = await h.tally.balance('ent');
+  // `available` is defined for limited customers; for unlimited ones it reads 0.
+  expectEqual(
+    {
+      unlimited: balance.unlimited,
+      overdraft: balance.overdraftLimitMicros,
+      balance: balance.balanceMicros,
+      available: balance.availableMicros,
+    },
+    { unlimited: true, overdraft: 0n, balance: credits(3n), available: 0n },
+    'balance',
+  );
+  const adjusted = await h.tally.adjust({
+    customerId: 'ent',
+    amountMicros: -credits(2n),
+    reason: 'correction',
+    idempotencyKey: key('adjust'),
+  });
+  expectEqual(
+    adjusted.entries.map(line),
+    [expected('adjust', 'system:unlimited', 'system:adjustments', credits(2n))],
+    'a negative adjustment is a spend',
+  );
+  const report = await expectCleanAudit(h, 'unlimited');
+  expectEqual(
+    nonZero(report.systemBalances),
+    {
+      'system:adjustments': credits(2n),
+      'system:purchases': -credits(3n),
+      'system:revenue': credits(1075n),
+      'system:unlimited': -credits(1077n),
+    },
+    'system balances',
+  );
+});
+
+test('usage beyond the credit is recorded as debt and the journal stays sound', async (h) => {
+  await customers(h, { frank: 'professional' });
+  const allowance = await grant(h, 'frank', 'allowance', credits(3n));
+  const usage = await h.tally.recordUsage({ customerId: 'frank', amountMicros: credits(10n), idempotencyKey: key('usage') });
+  expectEqual(
+    usage.entries.map(line),
+    [
+      expected('usage', 'customer:frank', 'system:revenue', credits(3n), allowance.bucket.id, -credits(3n)),
+      expected('usage', 'customer:frank', 'system:revenue', credits(5n)),
+      expected('usage', 'debt:frank', 'system:revenue', credits(2n)),
+    ],
+    'buckets, overdraft, then debt',
+  );
+  expectEqual(
+    { charged: usage.chargedMicros, debt: usage.debtMicros, balance: usage.balance },
+    { charged: credits(8n), debt: credits(2n), balance: { balanceMicros: -credits(5n), heldMicros: 0n, debtMicros: credits(2n) } },
+    'usage result',
+  );
+  const more = await h.tally.recordUsage({ customerId: 'frank', amountMicros: credits(1n), idempotencyKey: key('usage') });
+  expectEqual(
+    more.entries.map(line),
+    [expected('usage', 'debt:frank', 'system:revenue', credits(1n))],
+    'all debt once nothing is available',
+  );
+  expectEqual(
+    { charged: more.chargedMicros, debt: more.debtMicros, total: more.balance.debtMicros },
+    { charged: 0n, debt: credits(1n), total: credits(3n) },
+    'debt',
+  );
+  const report = await expectCleanAudit(h, 'debt');
+  expectEqual(nonZero(report.systemBalances), { 'system:grants': -credits(3n), 'system:revenue': credits(11n) }, 'system balances');
+});
+
+test('capturing less than the hold charges the actual amount and frees the rest', async (h) => {
+  await customers(h, { gina: 'starter' });
+  const allowance = await grant(h, 'gina', 'allowance', credits(10n));
+  const now = h.clock.now();
+  const reserved = await h.tally.reserve({ customerId: 'gina', amountMicros: credits(4n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  expectEqual(
+    reserved.hold,
+    {
+      id: reserved.hold.id,
+      customerId: 'gina',
+      amountMicros: credits(4n),
+      status: 'active',
+      capturedMicros: null,
+      expiresAt: h.later(MINUTE),
+      createdAt: now,
+      settledAt: null,
+    },
+    'hold',
+  );
+  expectEqual(reserved.balance, { balanceMicros: credits(10n), heldMicros: credits(4n), debtMicros: 0n }, 'held');
+  const balance = await h.tally.balance('gina');
+  expectEqual(
+    { available: balance.availableMicros, holds: balance.activeHolds },
+    { available: credits(6n), holds: 1 },
+    'available while held',
+  );
+  expectEqual((await allEntries(h.store, { customerId: 'gina' })).length, 1, 'a reservation writes no entry');
+
+  h.clock.advance(10 * SECOND);
+  const captured = await h.tally.capture({ holdId: reserved.hold.id, amountMicros: credits(3n), idempotencyKey: key('capture') });
+  expectEqual(
+    captured.entries.map(line),
+    [expected('capture', 'customer:gina', 'system:revenue', credits(3n), allowance.bucket.id, -credits(3n), reserved.hold.id)],
+    'capture entry',
+  );
+  expectEqual(
+    { hold: captured.hold, charged: captured.chargedMicros, debt: captured.debtMicros, balance: captured.balance },
+    {
+      hold: { ...reserved.hold, status: 'captured', capturedMicros: credits(3n), settledAt: h.clock.now() },
+      charged: credits(3n),
+      debt: 0n,
+      balance: { balanceMicros: credits(7n), heldMicros: 0n, debtMicros: 0n },
+    },
+    'capture result',
+  );
+  expectEqual(await h.store.getHold(reserved.hold.id), captured.hold, 'stored hold');
+  await expectCleanAudit(h, 'capture');
+});
+
+test('capturing zero settles the hold, writes no entries and leaves the audit clean', async (h) => {
+  await customers(h, { zack: 'starter' });
+  await grant(h, 'zack', 'allowance', credits(10n));
+  const reserved = await h.tally.reserve({ customerId: 'zack', amountMicros: credits(4n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  const input = { holdId: reserved.hold.id, amountMicros: 0n, idempotencyKey: key('capture') };
+  const captured = await h.tally.capture(input);
+  expectEqual(
+    {
+      entries: captured.entries,
+      charged: captured.chargedMicros,
+      debt: captured.debtMicros,
+      balance: captured.balance,
+      hold: captured.hold,
+    },
+    {
+      entries: [],
+      charged: 0n,
+      debt: 0n,
+      balance: { balanceMicros: credits(10n), heldMicros: 0n, debtMicros: 0n },
+      hold: { ...reserved.hold, status: 'captured', capturedMicros: 0n, settledAt: h.clock.now() },
+    },
+    'capture of zero',
+  );
+  expectEqual(await h.tally.capture(input), { ...captured, replayed: true }, 'replay');
+  expectEqual(
+    (await allEntries(h.store)).map((e) => e.kind),
+    ['grant'],
+    'no entries',
+  );
+  await expectCleanAudit(h, 'a stored result without entries is not a mismatch when it has none to write');
+});
+
+test('capturing more than the hold takes what is available and records the rest as debt', async (h) => {
+  await customers(h, { hank: 'starter' });
+  const allowance = await grant(h, 'hank', 'allowance', credits(10n));
+  const reserved = await h.tally.reserve({ customerId: 'hank', amountMicros: credits(4n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  const spend = await h.tally.spend({ customerId: 'hank', amountMicros: credits(5n), idempotencyKey: key('spend') });
+  expectEqual(spend.balance, { balanceMicros: credits(5n), heldMicros: credits(4n), debtMicros: 0n }, 'after the spend');
+  const captured = await h.tally.capture({ holdId: reserved.hold.id, amountMicros: credits(8n), idempotencyKey: key('capture') });
+  expectEqual(
+    captured.entries.map(line),
+    [
+      expected('capture', 'customer:hank', 'system:revenue', credits(5n), allowance.bucket.id, -credits(5n), reserved.hold.id),
+      expected('capture', 'debt:hank', 'system:revenue', credits(3n), null, 0n, reserved.hold.id),
+    ],
+    'capture entries',
+  );
+  expectEqual(
+    { charged: captured.chargedMicros, debt: captured.debtMicros, balance: captured.balance, captured: captured.hold.capturedMicros },
+    {
+      charged: credits(5n),
+      debt: credits(3n),
+      balance: { balanceMicros: 0n, heldMicros: 0n, debtMicros: credits(3n) },
+      captured: credits(8n),
+    },
+    'capture result',
+  );
+  await expectCleanAudit(h, 'over-capture');
+});
+
+test('release frees the hold; releasing again replays or is refused', async (h) => {
+  await customers(h, { ivy: 'starter' });
+  await grant(h, 'ivy', 'allowance', credits(10n));
+  const reserved = await h.tally.reserve({ customerId: 'ivy', amountMicros: credits(4n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  h.clock.advance(SECOND);
+  const released = await h.tally.release({ holdId: reserved.hold.id });
+  expectEqual(
+    released,
+    {
+      hold: { ...reserved.hold, status: 'released', settledAt: h.clock.now() },
+      balance: { balanceMicros: credits(10n), heldMicros: 0n, debtMicros: 0n },
+      replayed: false,
+    },
+    'release',
+  );
+  expectEqual(await h.tally.release({ holdId: reserved.hold.id }), { ...released, replayed: true }, 'the default key replays');
+  await expectError(h.tally.release({ holdId: reserved.hold.id, idempotencyKey: key('release') }), 'HOLD_NOT_ACTIVE', 'a new release');
+  expectEqual((await h.tally.balance('ivy')).availableMicros, credits(10n), 'available again');
+  expectEqual((await allEntries(h.store, { customerId: 'ivy' })).length, 1, 'reserve and release write no entries');
+  await expectCleanAudit(h, 'release');
+});
+
+test('a hold that is released or captured cannot be captured: HOLD_NOT_ACTIVE; unknown holds: NOT_FOUND', async (h) => {
+  await customers(h, { jay: 'starter' });
+  await grant(h, 'jay', 'allowance', credits(10n));
+  const released = await h.tally.reserve({ customerId: 'jay', amountMicros: credits(2n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  await h.tally.release({ holdId: released.hold.id });
+  const before = await observe(h, ['jay']);
+  await expectError(
+    h.tally.capture({ holdId: released.hold.id, amountMicros: credits(1n), idempotencyKey: key('capture') }),
+    'HOLD_NOT_ACTIVE',
+    'released',
+  );
+  await expectUnchanged(h, ['jay'], before, 'after the refused capture');
+  const captured = await h.tally.reserve({ customerId: 'jay', amountMicros: credits(2n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  await h.tally.capture({ holdId: captured.hold.id, amountMicros: credits(1n), idempotencyKey: key('capture') });
+  await expectError(
+    h.tally.capture({ holdId: captured.hold.id, amountMicros: credits(1n), idempotencyKey: key('capture') }),
+    'HOLD_NOT_ACTIVE',
+    'captured twice',
+  );
+  await expectError(
+    h.tally.release({ holdId: captured.hold.id, idempotencyKey: key('release') }),
+    'HOLD_NOT_ACTIVE',
+    'release after capture',
+  );
+  await expectError(
+    h.tally.capture({ holdId: '999999', amountMicros: credits(1n), idempotencyKey: key('capture') }),
+    'NOT_FOUND',
+    'unknown hold',
+  );
+  await expectError(h.tally.release({ holdId: '999999' }), 'NOT_FOUND', 'release of an unknown hold');
+  expectEqual(await h.store.getHold('999999'), null, 'getHold of an unknown hold');
+  expectEqual((await h.tally.balance('jay')).balanceMicros, credits(9n), 'only the one capture charged');
+});
+
+test('a capture after the hold expired fails with HOLD_EXPIRED and changes nothing', async (h) => {
+  await customers(h, { jack: 'starter' });
+  await grant(h, 'jack', 'allowance', credits(10n));
+  const reserved = await h.tally.reserve({ customerId: 'jack', amountMicros: credits(4n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  h.clock.advance(MINUTE);
+  const before = await observe(h, ['jack']);
+  await expectError(
+    h.tally.capture({ holdId: reserved.hold.id, amountMicros: credits(1n), idempotencyKey: key('capture') }),
+    'HOLD_EXPIRED',
+    'at expiresAt',
+  );
+  await expectUnchanged(h, ['jack'], before, 'after the refused capture');
+  const balance = await h.tally.balance('jack');
+  expectEqual(
+    { held: balance.heldMicros, available: balance.availableMicros, holds: balance.activeHolds },
+    { held: 0n, available: credits(10n), holds: 0 },
+    'balance() already excludes the hold',
+  );
+  expectEqual(await h.tally.sweepHolds(), 1, 'the failed capture left the hold for the sweeper');
+  expectEqual((await h.store.getHold(reserved.hold.id))?.status, 'expired', 'swept');
+  await expectError(
+    h.tally.capture({ holdId: reserved.hold.id, amountMicros: credits(1n), idempotencyKey: key('capture') }),
+    'HOLD_EXPIRED',
+    'after the sweep',
+  );
+  await expectCleanAudit(h, 'expired hold');
+});
+
+test('sweepHolds expires due holds and frees what they held', async (h) => {
+  await customers(h, { kate: 'starter' });
+  await grant(h, 'kate', 'allowance', credits(10n));
+  const first = await h.tally.reserve({ customerId: 'kate', amountMicros: credits(3n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  const second = await h.tally.reserve({
+    customerId: 'kate',
+    amountMicros: credits(2n),
+    ttlMs: 2 * MINUTE,
+    idempotencyKey: key('reserve'),
+  });
+  expectEqual(second.balance.heldMicros, credits(5n), 'two holds');
+  h.clock.advance(90 * SECOND);
+  expectEqual(await h.tally.sweepHolds(), 1, 'one hold due');
+  expectEqual(await h.store.getHold(first.hold.id), { ...first.hold, status: 'expired', settledAt: h.clock.now() }, 'first hold expired');
+  expectEqual((await h.store.getHold(second.hold.id))?.status, 'active', 'second hold still active');
+  let balance = await h.tally.balance('kate');
+  expectEqual(
+    { held: balance.heldMicros, available: balance.availableMicros, holds: balance.activeHolds },
+    { held: credits(2n), available: credits(8n), holds: 1 },
+    'after one sweep',
+  );
+  await expectCleanAudit(h, 'after one sweep');
+  h.clock.advance(MINUTE);
+  expectEqual(await h.tally.sweepHolds(), 1, 'second hold due');
+  expectEqual(await h.tally.sweepHolds(), 0, 'nothing left');
+  balance = await h.tally.balance('kate');
+  expectEqual(
+    { balance: balance.balanceMicros, held: balance.heldMicros, available: balance.availableMicros },
+    { balance: credits(10n), held: 0n, available: credits(10n) },
+    'all freed',
+  );
+  await expectCleanAudit(h, 'after both sweeps');
+});
+
+test('a reservation beyond the available credit is refused', async (h) => {
+  await customers(h, { liam: 'starter', mia: 'professional' });
+  await grant(h, 'liam', 'allowance', credits(5n));
+  const before = await observe(h, ['liam']);
+  await expectError(
+    h.tally.reserve({ customerId: 'liam', amountMicros: credits(6n), ttlMs: MINUTE, idempotencyKey: key('reserve') }),
+    'INSUFFICIENT_CREDITS',
+    'more than the balance',
+  );
+  await expectUnchanged(h, ['liam'], before, 'after a refused reservation');
+  await h.tally.reserve({ customerId: 'liam', amountMicros: credits(5n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  await expectError(
+    h.tally.reserve({ customerId: 'liam', amountMicros: 1n, ttlMs: MINUTE, idempotencyKey: key('reserve') }),
+    'INSUFFICIENT_CREDITS',
+    'all held',
+  );
+  await expectError(
+    h.tally.spend({ customerId: 'liam', amountMicros: 1n, idempotencyKey: key('spend') }),
+    'INSUFFICIENT_CREDITS',
+    'a spend while all is held',
+  );
+  const overdraft = await h.tally.reserve({ customerId: 'mia', amountMicros: credits(5n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  expectEqual(overdraft.balance, { balanceMicros: 0n, heldMicros: credits(5n), debtMicros: 0n }, 'a reservation may use the overdraft');
+  await expectError(
+    h.tally.reserve({ customerId: 'mia', amountMicros: 1n, ttlMs: MINUTE, idempotencyKey: key('reserve') }),
+    'INSUFFICIENT_CREDITS',
+    'beyond the overdraft',
+  );
+});
+
+test('lazy expiry: balance() excludes a due bucket without writing; the next spend writes the expiry', async (h) => {
+  await customers(h, { noah: 'starter' });
+  const allowance = await grant(h, 'noah', 'allowance', credits(10n), h.later(DAY));
+  const purchased = await grant(h, 'noah', 'purchased', credits(3n));
+  h.clock.advance(DAY);
+  const balance = await h.tally.balance('noah');
+  expectEqual(
+    { balance: balance.balanceMicros, available: balance.availableMicros, buckets: balance.buckets },
+    { balance: credits(3n), available: credits(3n), buckets: [purchased.bucket] },
+    'the expired bucket is left out',
+  );
+  expectEqual((await allEntries(h.store)).length, 2, 'balance() wrote nothing');
+  await expectCleanAudit(h, 'before the expiry is written');
+
+  const spend = await h.tally.spend({ customerId: 'noah', amountMicros: credits(1n), idempotencyKey: key('spend') });
+  expectEqual(
+    spend.entries.map(line),
+    [expected('spend', 'customer:noah', 'system:revenue', credits(1n), purchased.bucket.id, -credits(1n))],
+    'the spend skips the expired bucket',
+  );
+  expectEqual(spend.balance.balanceMicros, credits(2n), 'balance after the spend');
+  const entries = await allEntries(h.store, { customerId: 'noah' });
+  expectEqual(
+    entries.map((e) => e.kind),
+    ['spend', 'expire', 'grant', 'grant'],
+    'newest first',
+  );
+  const expire = entries[1] as Entry;
+  expectEqual(
+    line(expire),
+    expected('expire', 'customer:noah', 'system:expired', credits(10n), allowance.bucket.id, -credits(10n)),
+    'expire entry',
+  );
+  expectTrue(expire.operationId !== spend.operationId, 'the lazy expiry is its own operation');
+  expectEqual(await h.tally.expireBuckets(), 0, 'nothing left for the sweeper');
+  await expectCleanAudit(h, 'after lazy expiry');
+});
+
+test('expireBuckets expires due buckets with credit left and counts them', async (h) => {
+  await customers(h, { olga: 'starter', pete: 'starter', quin: 'starter' });
+  const olgaAllowance = await grant(h, 'olga', 'allowance', credits(10n), h.later(DAY));
+  const olgaCoupon = await grant(h, 'olga', 'coupon', credits(2n), h.later(2 * DAY));
+  const peteAllowance = await grant(h, 'pete', 'allowance', credits(5n), h.later(DAY));
+  await grant(h, 'pete', 'purchased', credits(1n));
+  await grant(h, 'quin', 'allowance', credits(4n), h.later(DAY));
+  await h.tally.spend({ customerId: 'quin', amountMicros: credits(4n), idempotencyKey: key('spend') });
+  expectEqual(await h.tally.expireBuckets(), 0, 'nothing due yet');
+
+  h.clock.advance(DAY);
+  expectEqual(await h.tally.expireBuckets(), 2, "olga's and pete's allowances; quin's is empty");
+  expectEqual(
+    (await allEntries(h.store, { kinds: ['expire'] })).map(line).sort(byFrom),
+    [
+      expected('expire', 'customer:olga', 'system:expired', credits(10n), olgaAllowance.bucket.id, -credits(10n)),
+      expected('expire', 'customer:pete', 'system:expired', credits(5n), peteAllowance.bucket.id, -credits(5n)),
+    ],
+    'expire entries (in either order: the two expire at the same time)',
+  );
+  expectEqual(await h.tally.expireBuckets(), 0, 'expiring twice expires nothing');
+  h.clock.advance(DAY);
+  expectEqual(await h.tally.expireBuckets(), 1, "olga's coupon");
+  const olga = await allEntries(h.store, { customerId: 'olga', kinds: ['expire'] });
+  expectEqual(
+    olga[0] ? line(olga[0]) : null,
+    expected('expire', 'customer:olga', 'system:expired', credits(2n), olgaCoupon.bucket.id, -credits(2n)),
+    'coupon expiry',
+  );
+  expectEqual(
+    [
+      (await h.tally.balance('olga')).balanceMicros,
+      (await h.tally.balance('pete')).balanceMicros,
+      (await h.tally.balance('quin')).balanceMicros,
+    ],
+    [0n, credits(1n), 0n],
+    'balances',
+  );
+  const report = await expectCleanAudit(h, 'after expiry');
+  expectEqual(report.systemBalances['system:expired'], credits(17n), 'system:expired');
+});
+
+test('adjust: positive adds an adjustment bucket, negative drains like a spend; both keep the reason', async (h) => {
+  await customers(h, { rita: 'starter' });
+  const credit = await h.tally.adjust({ customerId: 'rita', amountMicros: credits(5n), reason: 'goodwill', idempotencyKey: key('adjust') });
+  expectTrue('bucket' in credit, 'a positive adjustment returns its bucket');
+  const bucket = (credit as { bucket: { id: string; kind: string; grantedMicros: bigint; expiresAt: Date | null } }).bucket;
+  expectEqual(
+    { kind: bucket.kind, granted: bucket.grantedMicros, expiresAt: bucket.expiresAt },
+    { kind: 'adjustment', granted: credits(5n), expiresAt: null },
+    'bucket',
+  );
+  expectEqual(
+    credit.entries.map(line),
+    [expected('adjust', 'system:adjustments', 'customer:rita', credits(5n), bucket.id, credits(5n))],
+    'credit entry',
+  );
+  expectEqual(
+    credit.entries.map((e) => e.description),
+    ['goodwill'],
+    'reason',
+  );
+
+  const debit = await h.tally.adjust({
+    customerId: 'rita',
+    amountMicros: -credits(2n),
+    reason: 'correction',
+    idempotencyKey: key('adjust'),
+  });
+  expectEqual(
+    debit.entries.map(line),
+    [expected('adjust', 'customer:rita', 'system:adjustments', credits(2n), bucket.id, -credits(2n))],
+    'debit entry',
+  );
+  expectEqual(
+    debit.entries.map((e) => e.description),
+    ['correction'],
+    'reason',
+  );
+  expectEqual(debit.balance.balanceMicros, credits(3n), 'balance');
+  const before = await observe(h, ['rita']);
+  await expectError(
+    h.tally.adjust({ customerId: 'rita', amountMicros: -credits(4n), reason: 'too much', idempotencyKey: key('adjust') }),
+    'INSUFFICIENT_CREDITS',
+    'a negative adjustment respects available',
+  );
+  await expectUnchanged(h, ['rita'], before, 'after a refused adjustment');
+  const report = await expectCleanAudit(h, 'adjust');
+  expectEqual(report.systemBalances['system:adjustments'], -credits(3n), 'system:adjustments');
+});
+
+test('idempotency: the same key and payload replay the stored result and write nothing', async (h) => {
+  await customers(h, { sam: 'starter' });
+  const input = { customerId: 'sam', kind: 'allowance' as const, amountMicros: credits(10n), idempotencyKey: 'grant-sam' };
+  const granted = await h.tally.grant(input);
+  expectEqual(await h.tally.grant(input), { ...granted, replayed: true }, 'grant replay');
+  const spendInput = { customerId: 'sam', amountMicros: credits(3n), idempotencyKey: 'spend-sam' };
+  const spent = await h.tally.spend(spendInput);
+  expectEqual(await h.tally.spend(spendInput), { ...spent, replayed: true }, 'spend replay');
+  const reserveInput = { customerId: 'sam', amountMicros: credits(2n), ttlMs: MINUTE, idempotencyKey: 'reserve-sam' };
+  const reserved = await h.tally.reserve(reserveInput);
+  expectEqual(await h.tally.reserve(reserveInput), { ...reserved, replayed: true }, 'reserve replay');
+  const captureInput = { holdId: reserved.hold.id, amountMicros: credits(1n), idempotencyKey: 'capture-sam' };
+  const captured = await h.tally.capture(captureInput);
+  h.clock.advance(HOUR);
+  expectEqual(
+    await h.tally.capture(captureInput),
+    { ...captured, replayed: true },
+    'capture replay, even after the hold would have expired',
+  );
+  expectEqual(await h.tally.spend(spendInput), { ...spent, replayed: true }, 'a later replay returns the result as it was');
+  expectEqual(
+    (await allEntries(h.store)).map((e) => e.kind),
+    ['capture', 'spend', 'grant'],
+    'one set of entries',
+  );
+  const balance = await h.tally.balance('sam');
+  expectEqual({ balance: balance.balanceMicros, held: balance.heldMicros }, { balance: credits(6n), held: 0n }, 'balance counted once');
+  await expectCleanAudit(h, 'replays');
+});
+
+test('idempotency: the same key with another payload or operation is IDEMPOTENCY_CONFLICT and changes nothing', async (h) => {
+  await customers(h, { tom: 'starter' });
+  await grant(h, 'tom', 'allowance', credits(10n));
+  await h.tally.spend({ customerId: 'tom', amountMicros: credits(1n), idempotencyKey: 'shared' });
+  const before = await observe(h, ['tom']);
+  await expectError(
+    h.tally.spend({ customerId: 'tom', amountMicros: credits(2n), idempotencyKey: 'shared' }),
+    'IDEMPOTENCY_CONFLICT',
+    'another amount',
+  );
+  await expectError(
+    h.tally.recordUsage({ customerId: 'tom', amountMicros: credits(1n), idempotencyKey: 'shared' }),
+    'IDEMPOTENCY_CONFLICT',
+    'another operation',
+  );
+  await expectError(grant(h, 'tom', 'purchased', credits(1n), null, 'shared'), 'IDEMPOTENCY_CONFLICT', 'a grant');
+  await expectUnchanged(h, ['tom'], before, 'after conflicts');
+});
+
+test('a failed operation does not consume its key: the retry succeeds after a top-up', async (h) => {
+  await customers(h, { uma: 'starter' });
+  const input = { customerId: 'uma', amountMicros: credits(5n), idempotencyKey: 'buy' };
+  await expectError(h.tally.spend(input), 'INSUFFICIENT_CREDITS', 'no credit yet');
+  await grant(h, 'uma', 'purchased', credits(10n));
+  const retried = await h.tally.spend(input);
+  expectEqual({ replayed: retried.replayed, balance: retried.balance.balanceMicros }, { replayed: false, balance: credits(5n) }, 'retry');
+  expectEqual(
+    (await allEntries(h.store)).map((e) => e.kind),
+    ['spend', 'grant'],
+    'entries',
+  );
+});
+
+test('recordUsageBatch: each item has its own result; a bad item fails alone; a repeated key replays', async (h) => {
+  await customers(h, { vic: 'starter' });
+  await grant(h, 'vic', 'allowance', credits(10n));
+  const results = await h.tally.recordUsageBatch([
+    { customerId: 'vic', amountMicros: credits(1n), idempotencyKey: 'u1' },
+    { customerId: 'ghost', amountMicros: credits(1n), idempotencyKey: 'u2' },
+    { customerId: 'vic', amountMicros: credits(1n), idempotencyKey: 'u1' },
+    { customerId: 'vic', amountMicros: credits(2n), idempotencyKey: 'u3' },
+  ]);
+  expectEqual(
+    results.map((r) => r.ok),
+    [true, false, true, true],
+    'outcomes',
+  );
+  const [first, missing, again, last] = results;
+  expectEqual(missing?.ok === false ? missing.code : null, 'NOT_FOUND', 'the unknown customer fails alone');
+  if (!first?.ok || !again?.ok || !last?.ok) throw new ConformanceFailure('expected results');
+  expectEqual(again.result, { ...first.result, replayed: true }, 'the repeated key replays');
+  expectEqual(
+    { charged: first.result.chargedMicros, replayed: first.result.replayed },
+    { charged: credits(1n), replayed: false },
+    'first item',
+  );
+  expectEqual(last.result.balance.balanceMicros, credits(7n), 'balance after the batch');
+  expectEqual((await allEntries(h.store, { kinds: ['usage'] })).length, 2, 'two usage entries');
+  await customers(h, { ghost: 'starter' });
+  const retried = await h.tally.recordUsage({ customerId: 'ghost', amountMicros: credits(1n), idempotencyKey: 'u2' });
+  expectEqual(
+    { replayed: retried.replayed, debt: retried.debtMicros },
+    { replayed: false, debt: credits(1n) },
+    'the failed item stored nothing',
+  );
+});
+
+test('listEntries pages newest first with a cursor, without overlaps', async (h) => {
+  await customers(h, { wes: 'starter', xena: 'starter' });
+  const ids: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    const result = await grant(h, 'wes', 'purchased', credits(1n));
+    ids.push((result.entries[0] as Entry).id);
+    if (i % 3 === 0) await grant(h, 'xena', 'purchased', credits(1n));
+    h.clock.advance(SECOND);
+  }
+  const pages: string[][] = [];
+  const cursors: Array<string | null> = [];
+  let cursor: string | undefined;
+  do {
+    const page = await h.tally.transactions({ customerId: 'wes', limit: 3, ...(cursor ? { cursor } : {}) });
+    pages.push(page.items.map((e) => e.id));
+    cursors.push(page.nextCursor);
+    expectTrue(
+      page.items.every((e) => e.customerId === 'wes'),
+      'only the customer asked for',
+    );
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && pages.length < 10);
+  expectEqual(
+    pages.map((p) => p.length),
+    [3, 3, 1],
+    'page sizes',
+  );
+  expectEqual(pages.flat(), [...ids].reverse(), 'newest first, every entry once');
+  expectEqual(cursors, [pages[0]?.[2], pages[1]?.[2], null], 'the cursor is the last id of the page');
+  const whole = await h.tally.transactions({ customerId: 'wes', limit: 7 });
+  expectEqual({ count: whole.items.length, next: whole.nextCursor }, { count: 7, next: null }, 'an exact page has no next cursor');
+
+  const everyone = await allEntries(h.store);
+  expectEqual(everyone.length, 10, 'all customers');
+  expectTrue(isIncreasing(everyone.map((e) => e.id).reverse()), 'ids strictly decrease');
+});
+
+test('listEntries filters by kind and by time (from inclusive, to exclusive)', async (h) => {
+  await customers(h, { yara: 'professional', zed: 'starter' });
+  const t0 = h.clock.now();
+  await grant(h, 'yara', 'allowance', credits(10n));
+  await grant(h, 'zed', 'allowance', credits(10n));
+  const t1 = new Date(h.clock.advance(HOUR));
+  await h.tally.spend({ customerId: 'yara', amountMicros: credits(1n), idempotencyKey: key('spend') });
+  const t2 = new Date(h.clock.advance(HOUR));
+  await h.tally.recordUsage({ customerId: 'yara', amountMicros: credits(1n), idempotencyKey: key('usage') });
+  h.clock.advance(HOUR);
+  const kinds = async (query: Parameters<Tally['transactions']>[0]) =>
+    (await h.tally.transactions({ customerId: 'yara', ...query })).items.map((e) => e.kind);
+  expectEqual(await kinds({ kinds: ['spend'] }), ['spend'], 'kind spend');
+  expectEqual(await kinds({ kinds: ['grant', 'usage'] }), ['usage', 'grant'], 'two kinds');
+  expectEqual(await kinds({ kinds: ['expire'] }), [], 'no expiries');
+  expectEqual(await kinds({ from: t1 }), ['usage', 'spend'], 'from is inclusive');
+  expectEqual(await kinds({ to: t1 }), ['grant'], 'to is exclusive');
+  expectEqual(await kinds({ from: t1, to: t2 }), ['spend'], 'a window');
+  expectEqual(await kinds({ from: t0, to: t0 }), [], 'an empty window');
+  const first = await h.tally.transactions({ customerId: 'yara', kinds: ['grant', 'usage'], limit: 1 });
+  expectEqual(
+    { kinds: first.items.map((e) => e.kind), more: first.nextCursor !== null },
+    { kinds: ['usage'], more: true },
+    'filtered first page',
+  );
+  const second = await h.tally.transactions({
+    customerId: 'yara',
+    kinds: ['grant', 'usage'],
+    limit: 1,
+    cursor: first.nextCursor as string,
+  });
+  expectEqual({ kinds: second.items.map((e) => e.kind), next: second.nextCursor }, { kinds: ['grant'], next: null }, 'filtered last page');
+  expectEqual(
+    (await h.tally.transactions({ kinds: ['grant'] })).items.map((e) => e.customerId),
+    ['zed', 'yara'],
+    'without a customer filter',
+  );
+});
+
+test('operations write outbox rows: credits.granted, credits.charged, credits.expired', async (h) => {
+  await customers(h, { zoe: 'starter' });
+  const granted = await grant(h, 'zoe', 'allowance', credits(10n), h.later(DAY));
+  const spent = await h.tally.spend({ customerId: 'zoe', amountMicros: credits(3n), idempotencyKey: key('spend') });
+  await expectError(
+    h.tally.spend({ customerId: 'zoe', amountMicros: credits(100n), idempotencyKey: key('spend') }),
+    'INSUFFICIENT_CREDITS',
+  );
+  h.clock.advance(DAY);
+  expectEqual(await h.tally.expireBuckets(), 1, 'the allowance expires');
+  const expiredOperation = (await allEntries(h.store, { kinds: ['expire'] }))[0]?.operationId;
+  const rows = await h.store.listOutbox({ limit: 100 });
+  expectEqual(rows.length, 3, 'one row per effect; the refused spend wrote none');
+  const check = (topic: string, operationId: string | undefined, amountMicros: bigint, balanceMicros: bigint) => {
+    const row = rows.find((r) => r.topic === topic);
+    if (!row) throw new ConformanceFailure(`no ${topic} row`);
+    expectEqual(
+      { dedupeKey: row.dedupeKey, attempts: row.attempts, dead: row.dead, deliveredAt: row.deliveredAt, lastError: row.lastError },
+      { dedupeKey: `${topic}:${operationId}`, attempts: 0, dead: false, deliveredAt: null, lastError: null },
+      `${topic} row`,
+    );
+    const payload = JSON.parse(row.payload) as Record<string, unknown>;
+    expectEqual(
+      {
+        customerId: payload.customerId,
+        operationId: payload.operationId,
+        amountMicros: payload.amountMicros,
+        balanceMicros: payload.balanceMicros,
+      },
+      { customerId: 'zoe', operationId, amountMicros: amountMicros.toString(), balanceMicros: balanceMicros.toString() },
+      `${topic} payload`,
+    );
+  };
+  check('credits.granted', granted.operationId, credits(10n), credits(10n));
+  check('credits.charged', spent.operationId, credits(3n), credits(7n));
+  check('credits.expired', expiredOperation, credits(7n), 0n);
+});
+
+test('claimOutbox leases rows: leased rows are skipped until the lease passes', async (h) => {
+  const at = h.clock.now();
+  const a1 = await h.store.enqueueOutbox({ topic: 'test.a', payload: '{"n":1}', dedupeKey: 'a1', at });
+  const a2 = await h.store.enqueueOutbox({ topic: 'test.a', payload: '{"n":2}', dedupeKey: 'a2', at });
+  const b1 = await h.store.enqueueOutbox({ topic: 'test.b', payload: '{"n":3}', dedupeKey: 'b1', at });
+  const claim = async (topics: string[], limit = 10) =>
+    (await h.store.claimOutbox({ limit, leaseUntil: h.later(30 * SECOND), at: h.clock.now(), topics })).map((m) => m.id).sort();
+  expectEqual(await claim(['test.a']), [a1?.id, a2?.id].sort(), 'both test.a rows');
+  expectEqual(await claim(['test.a']), [], 'leased rows are skipped');
+  expectEqual(await claim(['test.b']), [b1?.id], 'another topic is unaffected');
+  h.clock.advance(29 * SECOND);
+  expectEqual(await claim(['test.a', 'test.b']), [], 'still leased');
+  h.clock.advance(SECOND);
+  const one = await claim(['test.a'], 1);
+  expectEqual(one.length, 1, 'limit');
+  const rest = await claim(['test.a', 'test.b']);
+  expectEqual([...one, ...rest].sort(), [a1?.id, a2?.id, b1?.id].sort(), 'every row comes back once its lease passed');
+});
+
+test('completeOutbox delivers; failOutbox retries later or dead-letters', async (h) => {
+  const at = h.clock.now();
+  const ok = await h.store.enqueueOutbox({ topic: 'test.c', payload: '{}', dedupeKey: 'ok', at });
+  const retry = await h.store.enqueueOutbox({ topic: 'test.c', payload: '{}', dedupeKey: 'retry', at });
+  const dead = await h.store.enqueueOutbox({ topic: 'test.c', payload: '{}', dedupeKey: 'dead', at });
+  if (!ok || !retry || !dead) throw new ConformanceFailure('enqueue returned null for new keys');
+  const claim = async () =>
+    (await h.store.claimOutbox({ limit: 10, leaseUntil: h.later(30 * SECOND), at: h.clock.now(), topics: ['test.c'] }))
+      .map((m) => m.id)
+      .sort();
+  expectEqual(await claim(), [ok.id, retry.id, dead.id].sort(), 'claimed');
+  await h.store.completeOutbox(ok.id, h.clock.now());
+  await h.store.failOutbox(retry.id, 'timeout', h.later(MINUTE), h.clock.now());
+  await h.store.failOutbox(dead.id, 'bad payload', null, h.clock.now());
+
+  const delivered = await h.store.listOutbox({ delivered: true, limit: 10 });
+  expectEqual(
+    delivered.map((m) => ({ id: m.id, deliveredAt: m.deliveredAt, dead: m.dead })),
+    [{ id: ok.id, deliveredAt: h.clock.now(), dead: false }],
+    'delivered',
+  );
+  const letters = await h.store.listOutbox({ dead: true, limit: 10 });
+  expectEqual(
+    letters.map((m) => ({ id: m.id, lastError: m.lastError, deliveredAt: m.deliveredAt })),
+    [{ id: dead.id, lastError: 'bad payload', deliveredAt: null }],
+    'dead letters',
+  );
+  const waiting = await h.store.listOutbox({ dead: false, delivered: false, limit: 10 });
+  expectEqual(
+    waiting.map((m) => ({ id: m.id, lastError: m.lastError })),
+    [{ id: retry.id, lastError: 'timeout' }],
+    'waiting',
+  );
+
+  h.clock.advance(MINUTE - 1);
+  expectEqual(await claim(), [], 'the retry is not due yet');
+  h.clock.advance(1);
+  expectEqual(await claim(), [retry.id], 'the retry is due');
+  h.clock.advance(HOUR);
+  expectEqual(await claim(), [retry.id], 'an unfinished claim comes back; delivered and dead rows never do');
+});
+
+test('enqueueOutbox dedupes on dedupeKey', async (h) => {
+  const at = h.clock.now();
+  const first = await h.store.enqueueOutbox({ topic: 'test.d', payload: '{"a":1}', dedupeKey: 'order-1', at });
+  expectEqual(
+    first,
+    {
+      id: first?.id,
+      topic: 'test.d',
+      payload: '{"a":1}',
+      dedupeKey: 'order-1',
+      attempts: 0,
+      createdAt: at,
+      availableAt: at,
+      deliveredAt: null,
+      lastError: null,
+      dead: false,
+    },
+    'new row',
+  );
+  expectEqual(await h.store.enqueueOutbox({ topic: 'test.d', payload: '{"a":2}', dedupeKey: 'order-1', at }), null, 'a repeated key');
+  expectEqual(
+    (await h.store.listOutbox({ limit: 10 })).map((m) => m.payload),
+    ['{"a":1}'],
+    'one row, the first payload',
+  );
+});
+
+test('audit is clean after a mixed scenario, with exact system balances', async (h) => {
+  await customers(h, { abby: 'professional', ent: 'enterprise', cy: 'starter' });
+  await grant(h, 'abby', 'allowance', credits(10n), h.later(30 * DAY));
+  await grant(h, 'abby', 'purchased', credits(5n));
+  await grant(h, 'abby', 'coupon', credits(3n), h.later(DAY));
+  await h.tally.spend({ customerId: 'abby', amountMicros: credits(1n), idempotencyKey: key('spend') });
+  await h.tally.adjust({ customerId: 'abby', amountMicros: credits(1n), reason: 'goodwill', idempotencyKey: key('adjust') });
+  await h.tally.adjust({ customerId: 'abby', amountMicros: -credits(1n), reason: 'correction', idempotencyKey: key('adjust') });
+  const hold = await h.tally.reserve({ customerId: 'abby', amountMicros: credits(3n), ttlMs: 2 * DAY, idempotencyKey: key('reserve') });
+  h.clock.advance(DAY);
+  expectEqual(await h.tally.expireBuckets(), 1, 'the coupon expires with 1 credit left');
+  await h.tally.capture({ holdId: hold.hold.id, amountMicros: credits(2n), idempotencyKey: key('capture') });
+  await h.tally.spend({ customerId: 'ent', amountMicros: credits(7n), idempotencyKey: key('spend') });
+  await h.tally.recordUsage({ customerId: 'cy', amountMicros: credits(4n), idempotencyKey: key('usage') });
+
+  const report = await expectCleanAudit(h, 'mixed scenario');
+  expectEqual(
+    { customers: report.customers, entries: report.entries, buckets: report.buckets, holds: report.holds },
+    { customers: 3, entries: 10, buckets: 4, holds: 1 },
+    'counts',
+  );
+  expectEqual(
+    nonZero(report.systemBalances),
+    {
+      'system:coupons': -credits(3n),
+      'system:expired': credits(1n),
+      'system:grants': -credits(10n),
+      'system:purchases': -credits(5n),
+      'system:revenue': credits(14n),
+      'system:unlimited': -credits(7n),
+    },
+    'system balances',
+  );
+  expectEqual(report.systemBalances['system:adjustments'] ?? 0n, 0n, 'adjustments net to zero');
+  const abby = await h.tally.balance('abby');
+  expectEqual(
+    { balance: abby.balanceMicros, buckets: abby.buckets.map((b) => [b.kind, b.remainingMicros]) },
+    {
+      balance: credits(14n),
+      buckets: [
+        ['allowance', credits(8n)],
+        ['purchased', credits(5n)],
+        ['adjustment', credits(1n)],
+      ],
+    },
+    'abby',
+  );
+  expectEqual((await h.tally.balance('cy')).debtMicros, credits(4n), 'cy owes');
+});
+
+test('transaction(fn) commits together, or rolls everything back when fn throws', async (h) => {
+  await customers(h, { abe: 'starter' });
+  await grant(h, 'abe', 'allowance', credits(10n));
+  const before = await observe(h, ['abe']);
+  const failure = new Error('abort');
+  let inside: bigint | null = null;
+  const outcome = await h.store
+    .transaction(async (tx) => {
+      const inner = createTally({ catalog: sampleCatalog, store: tx, clock: h.clock });
+      await inner.grant({ customerId: 'abe', kind: 'purchased', amountMicros: credits(5n), idempotencyKey: 'tx-grant' });
+      await inner.spend({ customerId: 'abe', amountMicros: credits(2n), idempotencyKey: 'tx-spend' });
+      await inner.customers.upsert({ customerId: 'ben', tier: 'starter' });
+      await tx.enqueueOutbox({ topic: 'test.tx', payload: '{}', dedupeKey: 'tx-row', at: h.clock.now() });
+      inside = (await inner.balance('abe')).balanceMicros;
+      throw failure;
+    })
+    .then(
+      () => 'committed',
+      (error: unknown) => error,
+    );
+  expectTrue(outcome === failure, 'the transaction rejects with the error fn threw');
+  expectEqual(inside, credits(13n), 'inside the transaction its own writes are visible');
+  await expectUnchanged(h, ['abe'], before, 'after the rollback');
+  expectEqual(await h.store.getCustomer('ben'), null, 'the customer created inside was rolled back');
+  const regrant = await h.tally.grant({ customerId: 'abe', kind: 'purchased', amountMicros: credits(5n), idempotencyKey: 'tx-grant' });
+  expectEqual(regrant.replayed, false, 'the rolled-back key is free');
+  expectTrue(
+    (await h.store.enqueueOutbox({ topic: 'test.tx', payload: '{}', dedupeKey: 'tx-row', at: h.clock.now() })) !== null,
+    'the rolled-back dedupe key is free',
+  );
+
+  const committed = await h.store.transaction(async (tx) => {
+    const inner = createTally({ catalog: sampleCatalog, store: tx, clock: h.clock });
+    await inner.spend({ customerId: 'abe', amountMicros: credits(2n), idempotencyKey: 'tx-spend-2' });
+    await inner.spend({ customerId: 'abe', amountMicros: credits(3n), idempotencyKey: 'tx-spend-3' });
+    return 'done';
+  });
+  expectEqual(committed, 'done', 'the transaction returns what fn returned');
+  expectEqual((await h.tally.balance('abe')).balanceMicros, credits(10n), 'both spends committed');
+  await expectCleanAudit(h, 'transactions');
+});
+
+test('unknown customers are NOT_FOUND', async (h) => {
+  await customers(h, { real: 'starter' });
+  const before = await observe(h, ['real']);
+  await expectError(grant(h, 'nobody', 'purchased', credits(1n)), 'NOT_FOUND', 'grant');
+  await expectError(h.tally.spend({ customerId: 'nobody', amountMicros: 1n, idempotencyKey: key('spend') }), 'NOT_FOUND', 'spend');
+  await expectError(h.tally.recordUsage({ customerId: 'nobody', amountMicros: 1n, idempotencyKey: key('usage') }), 'NOT_FOUND', 'usage');
+  await expectError(
+    h.tally.adjust({ customerId: 'nobody', amountMicros: 1n, reason: 'x', idempotencyKey: key('adjust') }),
+    'NOT_FOUND',
+    'adjust',
+  );
+  await expectError(
+    h.tally.reserve({ customerId: 'nobody', amountMicros: 1n, ttlMs: MINUTE, idempotencyKey: key('reserve') }),
+    'NOT_FOUND',
+    'reserve',
+  );
+  await expectError(h.tally.balance('nobody'), 'NOT_FOUND', 'balance');
+  await expectError(h.tally.customers.get('nobody'), 'NOT_FOUND', 'customers.get');
+  expectEqual(await h.store.getCustomer('nobody'), null, 'getCustomer');
+  await expectUnchanged(h, ['real'], before, 'after NOT_FOUND');
+});
+
+test('upsert moves a customer between tiers: overdraft and unlimited follow the tier', async (h) => {
+  const created = await h.tally.customers.upsert({ customerId: 'cleo', tier: 'starter' });
+  const createdAt = h.clock.now();
+  expectEqual(created, { id: 'cleo', tier: 'starter', overdraftLimitMicros: 0n, unlimited: false, createdAt }, 'created');
+  await expectError(
+    h.tally.spend({ customerId: 'cleo', amountMicros: credits(1n), idempotencyKey: key('spend') }),
+    'INSUFFICIENT_CREDITS',
+    'starter has no overdraft',
+  );
+  h.clock.advance(HOUR);
+  const moved = await h.tally.customers.upsert({ customerId: 'cleo', tier: 'professional' });
+  expectEqual(
+    moved,
+    { id: 'cleo', tier: 'professional', overdraftLimitMicros: credits(5n), unlimited: false, createdAt },
+    'moved; createdAt kept',
+  );
+  await h.tally.spend({ customerId: 'cleo', amountMicros: credits(3n), idempotencyKey: key('spend') });
+  await h.tally.customers.upsert({ customerId: 'cleo', tier: 'starter' });
+  const balance = await h.tally.balance('cleo');
+  expectEqual(
+    { tier: balance.tier, overdraft: balance.overdraftLimitMicros, balance: balance.balanceMicros, available: balance.availableMicros },
+    { tier: 'starter', overdraft: 0n, balance: -credits(3n), available: 0n },
+    'back on starter while overdrawn',
+  );
+  await expectError(
+    h.tally.spend({ customerId: 'cleo', amountMicros: 1n, idempotencyKey: key('spend') }),
+    'INSUFFICIENT_CREDITS',
+    'no overdraft left',
+  );
+  await h.tally.customers.upsert({ customerId: 'cleo', tier: 'enterprise' });
+  const unlimited = await h.tally.spend({ customerId: 'cleo', amountMicros: credits(10n), idempotencyKey: key('spend') });
+  expectEqual(
+    { from: unlimited.entries.map((e) => e.fromAccount), balance: unlimited.balance.balanceMicros },
+    { from: ['system:unlimited'], balance: -credits(3n) },
+    'enterprise',
+  );
+  expectEqual(
+    await h.store.getCustomer('cleo'),
+    { id: 'cleo', tier: 'enterprise', overdraftLimitMicros: 0n, unlimited: true, createdAt },
+    'stored',
+  );
+  await expectCleanAudit(h, 'tier moves');
+});
+
+test('bad input is refused with VALIDATION before the store, and changes nothing', async (h) => {
+  await customers(h, { dora: 'professional' });
+  await grant(h, 'dora', 'allowance', credits(10n), h.later(DAY));
+  const reserved = await h.tally.reserve({ customerId: 'dora', amountMicros: credits(1n), ttlMs: MINUTE, idempotencyKey: key('reserve') });
+  const tooBig = 10n ** 15n + 1n;
+  const attempts: Array<[string, () => unknown]> = [
+    ['negative spend', () => h.tally.spend({ customerId: 'dora', amountMicros: -1n, idempotencyKey: key('bad') })],
+    ['zero spend', () => h.tally.spend({ customerId: 'dora', amountMicros: 0n, idempotencyKey: key('bad') })],
+    ['spend above 10^15', () => h.tally.spend({ customerId: 'dora', amountMicros: tooBig, idempotencyKey: key('bad') })],
+    ['fractional usage', () => h.tally.recordUsage({ customerId: 'dora', amountMicros: 1.5, idempotencyKey: key('bad') })],
+    ['decimal string', () => h.tally.recordUsage({ customerId: 'dora', amountMicros: '1.5', idempotencyKey: key('bad') })],
+    ['negative grant', () => grant(h, 'dora', 'purchased', -credits(1n))],
+    ['grant above 10^15', () => grant(h, 'dora', 'purchased', tooBig)],
+    ['unknown bucket kind', () => grant(h, 'dora', 'bonus' as BucketKind, credits(1n))],
+    [
+      'invalid date',
+      () =>
+        h.tally.grant({
+          customerId: 'dora',
+          kind: 'coupon',
+          amountMicros: credits(1n),
+          expiresAt: 'not-a-date',
+          idempotencyKey: key('bad'),
+        }),
+    ],
+    ['expired at creation', () => grant(h, 'dora', 'coupon', credits(1n), h.clock.now())],
+    ['expired before creation', () => grant(h, 'dora', 'coupon', credits(1n), h.later(-DAY))],
+    ['blank reason', () => h.tally.adjust({ customerId: 'dora', amountMicros: credits(1n), reason: '   ', idempotencyKey: key('bad') })],
+    ['zero adjustment', () => h.tally.adjust({ customerId: 'dora', amountMicros: 0n, reason: 'nothing', idempotencyKey: key('bad') })],
+    [
+      'adjustment above 10^15',
+      () => h.tally.adjust({ customerId: 'dora', amountMicros: -tooBig, reason: 'too much', idempotencyKey: key('bad') }),
+    ],
+    ['zero reservation', () => h.tally.reserve({ customerId: 'dora', amountMicros: 0n, ttlMs: MINUTE, idempotencyKey: key('bad') })],
+    ['zero ttl', () => h.tally.reserve({ customerId: 'dora', amountMicros: 1n, ttlMs: 0, idempotencyKey: key('bad') })],
+    ['negative capture', () => h.tally.capture({ holdId: reserved.hold.id, amountMicros: -1n, idempotencyKey: key('bad') })],
+    ['blank key', () => h.tally.spend({ customerId: 'dora', amountMicros: 1n, idempotencyKey: '' })],
+    ['key with spaces', () => h.tally.spend({ customerId: 'dora', amountMicros: 1n, idempotencyKey: 'a b' })],
+    ['blank customer id', () => h.tally.spend({ customerId: ' ', amountMicros: 1n, idempotencyKey: key('bad') })],
+  ];
+  for (const [label, attempt] of attempts) {
+    const before = await observe(h, ['dora']);
+    await expectError(attempt, 'VALIDATION', label);
+    await expectUnchanged(h, ['dora'], before, label);
+  }
+  const max = await grant(h, 'dora', 'purchased', 10n ** 15n);
+  expectEqual(max.balance.balanceMicros, credits(10n) + 10n ** 15n, 'exactly 10^15 is accepted');
+  expectEqual((await h.store.getHold(reserved.hold.id))?.status, 'active', 'the hold is untouched');
+});
+
+/** Every case, for runners other than `runStoreConformance` (the simulation, a bun or deno harness). */
+export const storeConformanceCases: ReadonlyArray<ConformanceCase> = cases;
+
+/** Registers one test per case; each gets a fresh store from `factory`, cleaned up afterwards. */
+export function runStoreConformance(factory: StoreFactory, runner: ConformanceRunner, timeoutMs = 30_000): void {
+  runner.describe('store conformance', () => {
+    for (const conformanceCase of storeConformanceCases) {
+      runner.it(
+        conformanceCase.name,
+        async () => {
+          const { store, cleanup } = await factory();
+          try {
+            await conformanceCase.run({ store });
+          } finally {
+            await cleanup?.();
+          }
+        },
+        timeoutMs,
+      );
+    }
+  });
+}
