@@ -1,20 +1,24 @@
 import { createTally, sampleCatalog, type Tally, TallyError } from '@tally/core';
 import { createFakeClock } from '@tally/core/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test-support/postgres.js';
 import { createPostgresStore, type SqlStore } from './index.js';
 
 // The races the ledger exists to win, against the machine's real Postgres.
 let db: TestDatabase;
 let schemaCount = 0;
-const stores: SqlStore[] = [];
+// Stores of the running test, closed after it: pools of 64 must not pile up past max_connections.
+let stores: SqlStore[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase('race');
 });
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(stores.map((store) => store.close()));
+  stores = [];
+});
+afterAll(async () => {
   await db.drop();
 });
 
@@ -111,7 +115,9 @@ describe('Postgres races', () => {
     expect((await tally.spend({ customerId: 'killed', amountMicros: 2n * CREDIT, idempotencyKey: 'spend-a' })).replayed).toBe(true);
     expect((await tally.balance('killed')).balanceMicros).toBe(3n * CREDIT);
     expect((await tally.audit()).issues).toEqual([]);
+    await store.close();
     await pool.end();
+    stores = stores.filter((other) => other !== store);
   });
 
   it('outbox workers claiming at once never get the same message', async () => {

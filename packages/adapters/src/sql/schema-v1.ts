@@ -165,15 +165,15 @@ begin
   return p_result || '{"replayed": false}'::jsonb;
 end $$;
 
--- Locks the customer row, then expires its due holds and buckets.
--- The customer row lock is what serialises every change to a customer's buckets and holds: every
+-- Locks the customer row, then expires its due holds and buckets (p_expire: 'all', or only
+-- 'holds' or 'buckets' for the sweepers, which touch nothing else). The customer row lock is what serialises every change to a customer's buckets and holds: every
 -- function that touches them takes it first, so they need no row locks of their own.
-create function tally__lock_customer(p_customer text, p_at timestamptz) returns tally_customers
+create function tally__lock_customer(p_customer text, p_at timestamptz, p_expire text default 'all') returns tally_customers
 language plpgsql as $$
 declare
   c tally_customers;
   b record;
-  v_freed bigint;
+  v_freed bigint := 0;
   v_op bigint;
   v_expired bigint := 0;
   v_holds_due boolean;
@@ -187,16 +187,20 @@ begin
   select exists (select 1 from tally_holds where customer_id = p_customer and status = 'active' and expires_at <= p_at),
          exists (select 1 from tally_buckets where customer_id = p_customer and live and expires_at <= p_at)
     into v_holds_due, v_buckets_due;
+  v_holds_due := v_holds_due and p_expire <> 'buckets';
+  v_buckets_due := v_buckets_due and p_expire <> 'holds';
   if not (v_holds_due or v_buckets_due) then
     return c;
   end if;
 
-  with due as (
-    update tally_holds set status = 'expired', settled_at = p_at
-    where customer_id = p_customer and status = 'active' and expires_at <= p_at
-    returning amount
-  )
-  select coalesce(sum(amount), 0) into v_freed from due;
+  if v_holds_due then
+    with due as (
+      update tally_holds set status = 'expired', settled_at = p_at
+      where customer_id = p_customer and status = 'active' and expires_at <= p_at
+      returning amount
+    )
+    select coalesce(sum(amount), 0) into v_freed from due;
+  end if;
   if v_freed > 0 then
     update tally_customers set held = held - v_freed where id = p_customer returning * into c;
   end if;
@@ -204,7 +208,7 @@ begin
   -- All of the customer's due buckets expire as one operation, announced by one outbox row.
   for b in
     select id, remaining from tally_buckets
-    where customer_id = p_customer and live and expires_at <= p_at
+    where v_buckets_due and customer_id = p_customer and live and expires_at <= p_at
     order by expires_at, id
     for update
   loop
@@ -687,7 +691,7 @@ declare
 begin
   for v_customer in select distinct customer_id from tally_holds where status = 'active' and expires_at <= p_at order by 1 loop
     select count(*) into v_n from tally_holds where customer_id = v_customer and status = 'active' and expires_at <= p_at;
-    perform tally__lock_customer(v_customer, p_at);
+    perform tally__lock_customer(v_customer, p_at, 'holds');
     v_count := v_count + v_n;
   end loop;
   return v_count;
@@ -703,7 +707,7 @@ begin
     select distinct customer_id from tally_buckets where live and expires_at <= p_at order by 1
   loop
     select count(*) into v_n from tally_buckets where customer_id = v_customer and live and expires_at <= p_at;
-    perform tally__lock_customer(v_customer, p_at);
+    perform tally__lock_customer(v_customer, p_at, 'buckets');
     v_count := v_count + v_n;
   end loop;
   return v_count;

@@ -17,6 +17,8 @@ export interface SimulationOptions {
   /** Called every `progressEvery` operations (default 10,000). */
   onProgress?: (done: number) => void;
   progressEvery?: number;
+  /** Receives each operation's outcome line (the digest's input): compare two runs to find where they part. */
+  trace?: (line: string) => void;
 }
 
 export interface SimulationResult {
@@ -94,6 +96,7 @@ export async function runLedgerSimulation(options: SimulationOptions): Promise<S
   };
   let hash = 0x811c9dc5;
   const record = (text: string) => {
+    options.trace?.(`${op} ${text}`);
     for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
   };
 
