@@ -1,4 +1,3 @@
-import { TallyError } from '../errors/index.js';
 import { formatDecimal, parseDecimal } from './decimal.js';
 import { divideRoundHalfUp } from './rounding.js';
 
@@ -36,8 +35,4 @@ export function femtoToNanoUsd(femtoUsd: bigint): bigint {
 /** Nano-USD as a plain USD decimal, e.g. for reports. */
 export function formatNanoUsd(nanoUsd: bigint, maxFractionDigits = NANO_USD_SCALE): string {
   return formatDecimal(nanoUsd, NANO_USD_SCALE, { maxFractionDigits });
-}
-
-export function assertNonNegative(value: bigint, label: string): void {
-  if (value < 0n) throw new TallyError('VALIDATION', `${label} must not be negative`);
 }
