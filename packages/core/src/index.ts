@@ -1,3 +1,4 @@
+export * from './billing/index.js';
 export * from './catalog/index.js';
 export { TallyError, type TallyErrorCode, type TallyErrorIssue, type TallyErrorOptions } from './errors/index.js';
 export * from './ledger/index.js';

@@ -20,7 +20,7 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function poolDriver(pool: pg.Pool, ownsPool: boolean, schema: string | undefined): SqlDriver {
   const driver: SqlDriver = {
-    query: async (text, params) => (await pool.query(text, params as unknown[])) as never,
+    query: async (text, params, name) => (await pool.query({ text, values: params as unknown[], ...(name ? { name } : {}) })) as never,
     async exec(script) {
       await pool.query(script);
     },
@@ -59,7 +59,7 @@ function poolDriver(pool: pg.Pool, ownsPool: boolean, schema: string | undefined
 
 function clientDriver(client: pg.PoolClient, schema: string | undefined): SqlDriver {
   const driver: SqlDriver = {
-    query: async (text, params) => (await client.query(text, params as unknown[])) as never,
+    query: async (text, params, name) => (await client.query({ text, values: params as unknown[], ...(name ? { name } : {}) })) as never,
     async exec(script) {
       await client.query(script);
     },

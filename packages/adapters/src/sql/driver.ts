@@ -2,7 +2,11 @@ import { TallyError } from '@tally/core';
 
 /** The little the SQL store needs from a Postgres client: node-postgres and PGlite both fit. */
 export interface SqlDriver {
-  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: Row[] }>;
+  /**
+   * `name` asks for a named prepared statement, parsed and planned once per connection (drivers
+   * without them ignore it). Only for fixed statement texts.
+   */
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[], name?: string): Promise<{ rows: Row[] }>;
   /** Runs a script of several statements (no parameters). */
   exec(script: string): Promise<void>;
   /** Runs `fn` on one connection between BEGIN and COMMIT (ROLLBACK when it throws). */

@@ -53,7 +53,11 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
   async function call<T>(fn: string, params: readonly unknown[], decode: (value: unknown) => T): Promise<T> {
     const placeholders = params.map((_, i) => `$${i + 1}`).join(', ');
     try {
-      const { rows } = await driver.query<{ result: unknown }>(`select ${fn}(${placeholders}) as result`, params.map(toParam));
+      const { rows } = await driver.query<{ result: unknown }>(
+        `select ${fn}(${placeholders}) as result`,
+        params.map(toParam),
+        `${fn}_${params.length}`,
+      );
       return decode(rows[0]?.result);
     } catch (error) {
       throw translateError(error);

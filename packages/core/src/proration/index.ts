@@ -8,6 +8,5 @@ export {
   prorate,
   remainingShare,
   type SubscriptionPeriod,
-  type SubscriptionStatus,
   type TierChangePreview,
 } from './preview.js';

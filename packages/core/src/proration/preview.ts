@@ -1,16 +1,16 @@
+import type { SubscriptionStatus } from '../billing/types.js';
 import { type Catalog, findTier, type Tier, tierRank } from '../catalog/schema.js';
 import { TallyError } from '../errors/index.js';
 import { addInterval, formatUtcDate, toUnixSeconds, utcDayIndex } from '../time/index.js';
 import { type Money, money } from '../units/money.js';
 import { scaleRoundHalfUp } from '../units/rounding.js';
 
-export type SubscriptionStatus = 'trialing' | 'active' | 'past_due';
 export type ProrationGranularity = 'second' | 'day';
 
 /** The part of a subscription the proration math needs. */
 export interface SubscriptionPeriod {
   tier: string;
-  status: SubscriptionStatus;
+  status: Exclude<SubscriptionStatus, 'canceled'>;
   currentPeriodStart: Date;
   currentPeriodEnd: Date;
   /**
