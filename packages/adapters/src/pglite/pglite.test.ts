@@ -19,7 +19,7 @@ describe('PGlite store', () => {
       await first.close();
 
       const second = await createPGliteStore({ dataDir });
-      expect(await second.migrate()).toEqual({ applied: [], current: 1 });
+      expect(await second.migrate()).toEqual({ applied: [], current: 2 });
       const again = createTally({ catalog: sampleCatalog, store: second, clock });
       expect((await again.balance('kept')).balanceMicros).toBe(4_500_000n);
       // The idempotency keys survived too: the same spend is a replay, not a second charge.

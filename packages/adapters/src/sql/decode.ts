@@ -1,11 +1,15 @@
 import type {
   AuditReport,
+  AutoRechargeSettings,
   Balance,
   BalanceSnapshot,
   Bucket,
   BucketKind,
   CaptureResult,
   ChargeResult,
+  Coupon,
+  CouponBenefit,
+  CouponRedemption,
   CustomerRecord,
   Entry,
   EntryKind,
@@ -14,6 +18,9 @@ import type {
   HoldResult,
   HoldStatus,
   OutboxMessage,
+  PackPurchase,
+  SubscriptionRecord,
+  SubscriptionStatus,
   UsageDetails,
 } from '@tally/core';
 
@@ -183,6 +190,117 @@ export function decodeOutbox(row: OutboxRow): OutboxMessage {
     lastError: row.last_error,
     dead: row.dead,
   };
+}
+
+// ---- billing records (schema version 2)
+
+export function decodeSubscription(value: unknown): SubscriptionRecord {
+  const s = value as Json;
+  const change = s.scheduledChange as Json | null;
+  return {
+    customerId: str(s.customerId),
+    tier: str(s.tier),
+    status: s.status as SubscriptionStatus,
+    interval: s.interval === 'year' ? 'year' : 'month',
+    currentPeriodStart: time(s.currentPeriodStart),
+    currentPeriodEnd: time(s.currentPeriodEnd),
+    trialEnd: timeOrNull(s.trialEnd),
+    scheduledChange: change === null ? null : { tier: strOrNull(change.tier), at: time(change.at) },
+    pastDueSince: timeOrNull(s.pastDueSince),
+    provider: str(s.provider),
+    providerCustomerId: strOrNull(s.providerCustomerId),
+    providerSubscriptionId: strOrNull(s.providerSubscriptionId),
+    providerStateAt: timeOrNull(s.providerStateAt),
+    version: Number(s.version),
+    createdAt: time(s.createdAt),
+    updatedAt: time(s.updatedAt),
+  };
+}
+
+export function decodeBenefit(value: unknown): CouponBenefit {
+  const b = value as Json;
+  return b.type === 'credits'
+    ? { type: 'credits', amountMicros: big(b.amountMicros), expiresInDays: b.expiresInDays === null ? null : Number(b.expiresInDays) }
+    : { type: 'percent_off', percentOffBps: Number(b.percentOffBps), durationPeriods: Number(b.durationPeriods) };
+}
+
+export function decodeCoupon(value: unknown): Coupon {
+  const c = value as Json;
+  return {
+    code: str(c.code),
+    benefit: decodeBenefit(c.benefit),
+    maxRedemptions: c.maxRedemptions === null ? null : Number(c.maxRedemptions),
+    expiresAt: timeOrNull(c.expiresAt),
+    tiers: (c.tiers as unknown[]).map(str),
+    redemptions: Number(c.redemptions),
+    active: c.active === true,
+    createdAt: time(c.createdAt),
+  };
+}
+
+export function decodeRedemption(value: unknown): CouponRedemption {
+  const r = value as Json;
+  return {
+    id: str(r.id),
+    code: str(r.code),
+    customerId: str(r.customerId),
+    benefit: decodeBenefit(r.benefit),
+    bucketId: strOrNull(r.bucketId),
+    createdAt: time(r.createdAt),
+  };
+}
+
+export function decodePurchase(value: unknown): PackPurchase {
+  const p = value as Json;
+  return {
+    paymentId: str(p.paymentId),
+    customerId: str(p.customerId),
+    packId: str(p.packId),
+    priceCents: big(p.priceCents),
+    creditsMicros: big(p.creditsMicros),
+    bucketId: str(p.bucketId),
+    refundedCents: big(p.refundedCents),
+    clawedBackMicros: big(p.clawedBackMicros),
+    createdAt: time(p.createdAt),
+  };
+}
+
+export function decodeAutoRecharge(value: unknown): AutoRechargeSettings {
+  const a = value as Json;
+  return {
+    customerId: str(a.customerId),
+    enabled: a.enabled === true,
+    thresholdMicros: big(a.thresholdMicros),
+    packId: str(a.packId),
+    maxPerMonth: Number(a.maxPerMonth),
+    updatedAt: time(a.updatedAt),
+  };
+}
+
+/** A stored billing result carries its grant; a replay of the result is a replay of the grant too. */
+function nestedGrant(value: unknown, replayed: boolean): GrantResult {
+  return { ...decodeGrant(value), replayed };
+}
+
+export function decodeRedeemResult(value: unknown): { redemption: CouponRedemption; grant: GrantResult | null; replayed: boolean } {
+  const r = value as Json;
+  const replayed = r.replayed === true;
+  return {
+    redemption: decodeRedemption(r.redemption),
+    grant: r.grant === null || r.grant === undefined ? null : nestedGrant(r.grant, replayed),
+    replayed,
+  };
+}
+
+export function decodePurchaseResult(value: unknown): { purchase: PackPurchase; grant: GrantResult; replayed: boolean } {
+  const r = value as Json;
+  const replayed = r.replayed === true;
+  return { purchase: decodePurchase(r.purchase), grant: nestedGrant(r.grant, replayed), replayed };
+}
+
+export function decodeRefundResult(value: unknown): { purchase: PackPurchase; clawedBackMicros: bigint; replayed: boolean } {
+  const r = value as Json;
+  return { purchase: decodePurchase(r.purchase), clawedBackMicros: big(r.clawedBackMicros), replayed: r.replayed === true };
 }
 
 export type { AuditReport };

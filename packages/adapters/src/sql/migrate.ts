@@ -1,5 +1,6 @@
 import type { SqlDriver } from './driver.js';
 import { schemaV1 } from './schema-v1.js';
+import { schemaV2 } from './schema-v2.js';
 
 export interface Migration {
   version: number;
@@ -8,7 +9,10 @@ export interface Migration {
 }
 
 /** Migrations in order. Never edit one that has shipped; add the next version instead. */
-export const migrations: readonly Migration[] = [{ version: 1, name: 'ledger', sql: schemaV1 }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'ledger', sql: schemaV1 },
+  { version: 2, name: 'billing', sql: schemaV2 },
+];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.
 const MIGRATION_LOCK = 7_263_518_401;

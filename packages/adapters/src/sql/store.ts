@@ -4,6 +4,7 @@ import {
   type Balance,
   type CaptureResult,
   type ChargeResult,
+  type CouponDefinition,
   type CustomerRecord,
   type Entry,
   type EntryQuery,
@@ -12,6 +13,7 @@ import {
   type HoldResult,
   type OutboxMessage,
   type Page,
+  type SubscriptionRecord,
   SYSTEM_ACCOUNTS,
   TallyError,
   type TallyStore,
@@ -19,15 +21,23 @@ import {
   type UsageCommand,
 } from '@tally/core';
 import {
+  decodeAutoRecharge,
   decodeBalance,
   decodeCapture,
   decodeCharge,
+  decodeCoupon,
   decodeCustomer,
   decodeEntry,
   decodeGrant,
   decodeHold,
   decodeHoldResult,
   decodeOutbox,
+  decodePurchase,
+  decodePurchaseResult,
+  decodeRedeemResult,
+  decodeRedemption,
+  decodeRefundResult,
+  decodeSubscription,
   encodeUsage,
   type OutboxRow,
 } from './decode.js';
@@ -43,6 +53,95 @@ const DIGITS = /^\d{1,19}$/;
 function numericId(value: string, label: string): string {
   if (!DIGITS.test(value)) throw new TallyError('NOT_FOUND', `Unknown ${label} "${value}"`, { details: { [label]: value } });
   return value;
+}
+
+// The billing functions check ranges and formats themselves (schema-v2.ts); these refuse, with the
+// same VALIDATION, what cannot even be sent as a parameter of the declared type.
+
+function invalid(field: string, rule: string): TallyError {
+  return new TallyError('VALIDATION', `${field} ${rule}`, { details: { field } });
+}
+
+function validTime(value: Date, field: string): Date {
+  if (!(value instanceof Date) || !Number.isFinite(value.getTime())) throw invalid(field, 'must be a valid date');
+  return value;
+}
+
+const timeOrNull = (value: Date | null, field: string): Date | null => (value === null ? null : validTime(value, field));
+
+const INT_MAX = 2_147_483_647;
+function int(value: number | null, field: string): number | null {
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || Math.abs(value) > INT_MAX)
+    throw invalid(field, 'must be a whole number');
+  return value;
+}
+
+const BIGINT_MAX = 2n ** 63n - 1n;
+function bigint(value: bigint, field: string): bigint {
+  if (typeof value !== 'bigint' || value > BIGINT_MAX || value < -BIGINT_MAX) throw invalid(field, 'must be a bigint');
+  return value;
+}
+
+function text(value: string, field: string): string {
+  if (typeof value !== 'string') throw invalid(field, 'must be a string');
+  return value;
+}
+
+function flag(value: boolean, field: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(field, 'must be true or false');
+  return value;
+}
+
+function limitOf(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('limit', 'must be a positive integer');
+  return limit;
+}
+
+function subscriptionParams(r: SubscriptionRecord, expectedVersion: number | null): unknown[] {
+  const change = r.scheduledChange;
+  if (change !== null && (typeof change !== 'object' || !(change.tier === null || typeof change.tier === 'string'))) {
+    throw invalid('scheduledChange', 'must be { tier, at } or null');
+  }
+  return [
+    text(r.customerId, 'customerId'),
+    text(r.tier, 'tier'),
+    text(r.status, 'status'),
+    text(r.interval, 'interval'),
+    validTime(r.currentPeriodStart, 'currentPeriodStart'),
+    validTime(r.currentPeriodEnd, 'currentPeriodEnd'),
+    timeOrNull(r.trialEnd, 'trialEnd'),
+    change === null ? null : change.tier,
+    change === null ? null : validTime(change.at, 'scheduledChange.at'),
+    timeOrNull(r.pastDueSince, 'pastDueSince'),
+    text(r.provider, 'provider'),
+    r.providerCustomerId === null ? null : text(r.providerCustomerId, 'providerCustomerId'),
+    r.providerSubscriptionId === null ? null : text(r.providerSubscriptionId, 'providerSubscriptionId'),
+    timeOrNull(r.providerStateAt, 'providerStateAt'),
+    int(r.version, 'version'),
+    validTime(r.createdAt, 'createdAt'),
+    validTime(r.updatedAt, 'updatedAt'),
+    int(expectedVersion, 'expectedVersion'),
+  ];
+}
+
+function couponParams(d: CouponDefinition, at: Date): unknown[] {
+  const b = d.benefit;
+  if (!Array.isArray(d.tiers) || !d.tiers.every((tier) => typeof tier === 'string')) throw invalid('tiers', 'must be a list of tier ids');
+  const credits = b?.type === 'credits';
+  const percent = b?.type === 'percent_off';
+  return [
+    text(d.code, 'code'),
+    text(b?.type, 'benefit.type'),
+    credits ? bigint(b.amountMicros, 'benefit.amountMicros') : null,
+    credits ? int(b.expiresInDays, 'benefit.expiresInDays') : null,
+    percent ? int(b.percentOffBps, 'benefit.percentOffBps') : null,
+    percent ? int(b.durationPeriods, 'benefit.durationPeriods') : null,
+    int(d.maxRedemptions, 'maxRedemptions'),
+    timeOrNull(d.expiresAt, 'expiresAt'),
+    JSON.stringify(d.tiers),
+    validTime(at, 'at'),
+  ];
 }
 
 /**
@@ -236,6 +335,144 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
       );
       return found.map(decodeOutbox);
     },
+
+    // ---- billing records (schema version 2; docs/billing.md)
+
+    async getSubscription(customerId: string): Promise<SubscriptionRecord | null> {
+      const [row] = await rows<{ s: unknown }>(
+        'select tally__subscription_json(s) as s from tally_subscriptions s where customer_id = $1',
+        [customerId],
+      );
+      return row ? decodeSubscription(row.s) : null;
+    },
+
+    saveSubscription: async (record, expectedVersion) =>
+      call('tally_save_subscription', subscriptionParams(record, expectedVersion), decodeSubscription),
+
+    async listDueSubscriptions(query) {
+      const found = await rows<{ s: unknown }>(
+        `select tally__subscription_json(s) as s from tally_subscriptions s
+         where status <> 'canceled' and (current_period_end <= $1 or (status = 'past_due' and past_due_since <= $2))
+         order by current_period_end, customer_id collate "C"
+         limit $3`,
+        [validTime(query.periodEndBefore, 'periodEndBefore'), validTime(query.pastDueBefore, 'pastDueBefore'), limitOf(query.limit)],
+      );
+      return found.map((row) => decodeSubscription(row.s));
+    },
+
+    async subscriptionHistory(customerId) {
+      // The history table has the subscription table's columns, so its rows read as subscriptions.
+      const found = await rows<{ s: unknown }>(
+        `select tally__subscription_json(jsonb_populate_record(null::tally_subscriptions, to_jsonb(h))) as s
+         from tally_subscription_history h where customer_id = $1 order by version`,
+        [customerId],
+      );
+      return found.map((row) => decodeSubscription(row.s));
+    },
+
+    recordProviderEvent: async (event) =>
+      call(
+        'tally_record_provider_event',
+        [text(event.provider, 'provider'), text(event.eventId, 'eventId'), text(event.type, 'type'), validTime(event.at, 'at')],
+        (value) => value === true,
+      ),
+
+    createCoupon: async (definition, at) => call('tally_create_coupon', couponParams(definition, at), decodeCoupon),
+
+    async getCoupon(code) {
+      const [row] = await rows<{ k: unknown }>('select tally__coupon_json(k) as k from tally_coupons k where code = upper($1)', [code]);
+      return row ? decodeCoupon(row.k) : null;
+    },
+
+    async listCoupons(query) {
+      const found = await rows<{ k: unknown }>(
+        'select tally__coupon_json(k) as k from tally_coupons k order by created_at desc, code collate "C" limit $1',
+        [limitOf(query.limit)],
+      );
+      return found.map((row) => decodeCoupon(row.k));
+    },
+
+    setCouponActive: async (code, active) => call('tally_set_coupon_active', [text(code, 'code'), flag(active, 'active')], decodeCoupon),
+
+    redeemCoupon: async (r) =>
+      call(
+        'tally_redeem_coupon',
+        [r.idempotencyKey, r.request, text(r.code, 'code'), r.customerId, text(r.tier, 'tier'), validTime(r.at, 'at')],
+        decodeRedeemResult,
+      ),
+
+    async listRedemptions(query) {
+      const found = await rows<{ r: unknown }>(
+        `select tally__redemption_json(r, k) as r
+         from tally_coupon_redemptions r join tally_coupons k on k.code = r.code
+         where ($1::text is null or r.customer_id = $1) and ($2::text is null or r.code = upper($2))
+         order by r.id desc
+         limit $3`,
+        [query.customerId ?? null, query.code ?? null, limitOf(query.limit)],
+      );
+      return found.map((row) => decodeRedemption(row.r));
+    },
+
+    purchaseCredits: async (p) =>
+      call(
+        'tally_purchase_credits',
+        [
+          p.idempotencyKey,
+          p.request,
+          text(p.paymentId, 'paymentId'),
+          p.customerId,
+          text(p.packId, 'packId'),
+          bigint(p.priceCents, 'priceCents'),
+          bigint(p.creditsMicros, 'creditsMicros'),
+          validTime(p.at, 'at'),
+        ],
+        decodePurchaseResult,
+      ),
+
+    async getPurchase(paymentId) {
+      const [row] = await rows<{ p: unknown }>('select tally__purchase_json(p) as p from tally_pack_purchases p where payment_id = $1', [
+        paymentId,
+      ]);
+      return row ? decodePurchase(row.p) : null;
+    },
+
+    refundPurchase: async (r) =>
+      call(
+        'tally_refund_purchase',
+        [r.idempotencyKey, r.request, text(r.paymentId, 'paymentId'), bigint(r.refundedCents, 'refundedCents'), validTime(r.at, 'at')],
+        decodeRefundResult,
+      ),
+
+    async getAutoRecharge(customerId) {
+      const [row] = await rows<{ a: unknown }>(
+        'select tally__auto_recharge_json(a) as a from tally_auto_recharge a where customer_id = $1',
+        [customerId],
+      );
+      return row ? decodeAutoRecharge(row.a) : null;
+    },
+
+    saveAutoRecharge: async (a) =>
+      call(
+        'tally_save_auto_recharge',
+        [
+          text(a.customerId, 'customerId'),
+          flag(a.enabled, 'enabled'),
+          bigint(a.thresholdMicros, 'thresholdMicros'),
+          text(a.packId, 'packId'),
+          int(a.maxPerMonth, 'maxPerMonth'),
+          validTime(a.updatedAt, 'updatedAt'),
+        ],
+        decodeAutoRecharge,
+      ),
+
+    claimAutoRecharge: async (q) =>
+      call(
+        'tally_claim_auto_recharge',
+        [text(q.customerId, 'customerId'), text(q.month, 'month'), int(q.maxPerMonth, 'maxPerMonth'), validTime(q.at, 'at')],
+        (value) => (value === null || value === undefined ? null : Number(value)),
+      ),
+
+    retryOutbox: async (id, at) => call('tally_retry_outbox', [numericId(id, 'outbox message'), validTime(at, 'at')], () => undefined),
 
     close: () => driver.close(),
   };

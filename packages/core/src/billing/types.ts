@@ -131,6 +131,18 @@ export interface ImmediateUpgradeResult {
   hostedInvoiceUrl: string | null;
 }
 
+export interface DiscountInput {
+  customerId: string;
+  providerSubscriptionId: string;
+  /** The Tally coupon code, upper-case; providers may name their own coupon object after it. */
+  couponCode: string;
+  /** 1–10000 basis points. */
+  percentOffBps: number;
+  /** Billing periods (invoices) the discount applies to. */
+  durationPeriods: number;
+  idempotencyKey: string;
+}
+
 export interface OffSessionChargeInput {
   customerId: string;
   providerCustomerId: string;
@@ -142,6 +154,19 @@ export interface OffSessionChargeResult {
   status: 'succeeded' | 'failed';
   paymentId: string | null;
   failureMessage: string | null;
+}
+
+/**
+ * One subscription line of a paid invoice. A whole period has `proration: false` and covers
+ * [periodStart, periodEnd); a proration (Stripe's `create_prorations`) covers [change time, period end)
+ * and is negative for the old tier (unused time) and positive for the new one (remaining time).
+ */
+export interface InvoiceLine {
+  tier: string;
+  proration: boolean;
+  amountCents: bigint;
+  periodStart: Date;
+  periodEnd: Date;
 }
 
 /** Normalised provider events. `created` is the provider's event time; `id` its event id. */
@@ -186,10 +211,8 @@ export type PaymentEvent = { id: string; provider: string; created: Date } & (
       providerSubscriptionId: string | null;
       invoiceId: string;
       billingReason: 'subscription_create' | 'subscription_cycle' | 'subscription_update' | 'other';
-      /** The tier and period the invoice pays for (from its subscription line). */
-      tier: string | null;
-      periodStart: Date | null;
-      periodEnd: Date | null;
+      /** The subscription lines the invoice pays for: a period of a tier, or a proration of one. */
+      lines: InvoiceLine[];
       amountPaidCents: bigint;
     }
   | {
@@ -227,6 +250,11 @@ export interface PaymentProvider {
   /** A page where the customer manages payment methods. */
   createPortalSession(input: { providerCustomerId: string; returnUrl: string }): Promise<{ url: string }>;
   createCreditPackCheckout(input: CreditPackCheckoutInput): Promise<CheckoutSession>;
+  /**
+   * Takes `percentOffBps` off the subscription's next `durationPeriods` invoices (a percent-off coupon).
+   * Prorations are not discounted (Stripe marks them `discountable: false`). Idempotent by key.
+   */
+  applyDiscount(input: DiscountInput): Promise<void>;
   /** Charges the saved card without the customer present (auto-recharge). */
   chargeOffSession(input: OffSessionChargeInput): Promise<OffSessionChargeResult>;
   /**
@@ -234,15 +262,6 @@ export interface PaymentProvider {
    * `TallyError('WEBHOOK_SIGNATURE_INVALID')`; nothing is applied.
    */
   parseWebhook(input: { rawBody: string; headers: Headers }): Promise<PaymentEvent>;
-}
-
-/** A one-time credit purchase. */
-export interface CreditPack {
-  id: string;
-  name: string;
-  /** Price in the catalog currency's minor unit. */
-  priceCents: bigint;
-  creditsMicros: bigint;
 }
 
 // ---- What the billing service needs from storage (part of `TallyStore`; semantics in docs/billing.md)

@@ -3,6 +3,7 @@ export { sampleCatalog, sampleCatalogInput } from './sample.js';
 export {
   type Catalog,
   type CatalogInput,
+  type CatalogPack,
   catalogSchema,
   defineCatalog,
   findTier,

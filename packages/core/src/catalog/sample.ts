@@ -23,6 +23,11 @@ export const sampleCatalogInput = {
     { tier: 'professional', model: '*', bps: 500 },
     { tier: 'enterprise', model: '*', bps: 0 },
   ],
+  packs: [
+    { id: 'credits-10', name: '10 credits', price: 1000n, credits: credits(10) },
+    { id: 'credits-50', name: '50 credits', price: 4500n, credits: credits(50) },
+  ],
+  dunning: { graceDays: 7, downgradeTo: 'trial' },
   powerLevels: {
     eco: { '*': 'meta-llama/llama-3.3-70b-instruct:free', enterprise: 'openai/gpt-4o-mini' },
     balanced: { '*': 'openai/gpt-4o-mini', professional: 'openai/gpt-4o', enterprise: 'openai/gpt-4o' },

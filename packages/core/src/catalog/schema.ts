@@ -61,6 +61,15 @@ const modelPriceSchema = z.object({
   request: usdPrice.optional(),
 });
 
+const packSchema = z.object({
+  id: tierId,
+  name: z.string().min(1).max(80),
+  /** Price in the catalog currency's minor unit (cents). */
+  price: positive,
+  /** Credits (micros) the pack adds to the `purchased` bucket. */
+  credits: positive,
+});
+
 const catalogShape = z.object({
   /** Stored on every usage entry, so history never depends on today's catalog. */
   version: z.string().min(1).max(64).default('1'),
@@ -92,6 +101,17 @@ const catalogShape = z.object({
   powerLevels: z.partialRecord(z.enum(POWER_LEVELS), z.record(z.string(), z.string().min(1))).default({}),
   /** Static per-token prices for models not priced by a live source (e.g. OpenRouter's catalog). */
   models: z.record(z.string().min(1), modelPriceSchema).default({}),
+  /** One-time credit purchases (top-ups). */
+  packs: z.array(packSchema).max(50).default([]),
+  /** What happens when a renewal can't be paid. */
+  dunning: z
+    .object({
+      /** Days a past-due subscription keeps its tier before it is downgraded. */
+      graceDays: z.number().int().min(0).max(90).default(7),
+      /** The tier a subscription falls to after the grace period or a cancel; default the first tier. */
+      downgradeTo: tierId.optional(),
+    })
+    .default({ graceDays: 7 }),
 });
 
 export const catalogSchema = catalogShape.superRefine((catalog, ctx) => {
@@ -125,6 +145,15 @@ export const catalogSchema = catalogShape.superRefine((catalog, ctx) => {
     }
   }
 
+  const packIds = new Set<string>();
+  catalog.packs.forEach((pack, index) => {
+    if (packIds.has(pack.id)) ctx.addIssue({ code: 'custom', path: ['packs', index, 'id'], message: `duplicate pack id "${pack.id}"` });
+    packIds.add(pack.id);
+  });
+  if (catalog.dunning.downgradeTo !== undefined && !ids.has(catalog.dunning.downgradeTo)) {
+    ctx.addIssue({ code: 'custom', path: ['dunning', 'downgradeTo'], message: `unknown tier "${catalog.dunning.downgradeTo}"` });
+  }
+
   catalog.tiers.forEach((tier, index) => {
     if (tier.allowance !== 'unlimited' || tier.overdraft === 0n) return;
     ctx.addIssue({ code: 'custom', path: ['tiers', index, 'overdraft'], message: 'an unlimited tier has no overdraft limit to set' });
@@ -135,6 +164,7 @@ export type CatalogInput = z.input<typeof catalogSchema>;
 export type Catalog = z.output<typeof catalogSchema>;
 export type Tier = Catalog['tiers'][number];
 export type MarkupRule = Catalog['markup'][number];
+export type CatalogPack = Catalog['packs'][number];
 /** Femto-USD per token (per request for `request`). */
 export type ModelPrice = Catalog['models'][string];
 

@@ -1,3 +1,16 @@
+import type {
+  AutoRechargeSettings,
+  Coupon,
+  CouponBenefit,
+  CouponDefinition,
+  CouponRedemption,
+  PackPurchase,
+  PurchaseCreditsCommand,
+  RedeemCouponCommand,
+  RefundPurchaseCommand,
+  SubscriptionRecord,
+} from '../billing/types.js';
+import { SUBSCRIPTION_STATUSES } from '../billing/types.js';
 import { TallyError } from '../errors/index.js';
 import type {
   AdjustCommand,
@@ -32,6 +45,7 @@ import type {
   UsageDetails,
 } from './types.js';
 import { customerAccount, debtAccount, GRANT_SOURCE, SYSTEM_ACCOUNTS } from './types.js';
+import { identifier, MAX_AMOUNT_MICROS } from './validate.js';
 
 /**
  * The in-memory TallyStore: the reference implementation of docs/ledger.md, used by tests, demos and
@@ -61,7 +75,16 @@ interface CustomerState {
   entryIndexes: number[];
 }
 
-type StoredResult = GrantResult | ChargeResult | CaptureResult | HoldResult;
+type LedgerResult = GrantResult | ChargeResult | CaptureResult | HoldResult;
+type RedeemResult = Awaited<ReturnType<TallyStore['redeemCoupon']>>;
+type PurchaseResult = Awaited<ReturnType<TallyStore['purchaseCredits']>>;
+type RefundResult = Awaited<ReturnType<TallyStore['refundPurchase']>>;
+type StoredResult = LedgerResult | RedeemResult | PurchaseResult | RefundResult;
+
+/** What an operation returns when it answers with an earlier result (a pack bought twice under two keys). */
+class Replay<R> {
+  constructor(readonly result: R) {}
+}
 
 interface IdempotencyRecord {
   operation: string;
@@ -191,12 +214,167 @@ function copyMessage(m: OutboxMessage): OutboxMessage {
   };
 }
 
-function copyResult<R extends StoredResult>(result: R, replayed: boolean): R {
+function copyResult<R extends LedgerResult>(result: R, replayed: boolean): R {
   const out: Record<string, unknown> = { ...result, balance: { ...result.balance }, replayed };
   if ('entries' in result) out.entries = result.entries.map(copyEntry);
   if ('bucket' in result) out.bucket = copyBucket(result.bucket);
   if ('hold' in result) out.hold = copyHold(result.hold);
   return out as R;
+}
+
+const dateOrNull = (date: Date | null): Date | null => (date === null ? null : copyDate(date));
+
+function copySubscription(s: SubscriptionRecord): SubscriptionRecord {
+  return {
+    customerId: s.customerId,
+    tier: s.tier,
+    status: s.status,
+    interval: s.interval,
+    currentPeriodStart: copyDate(s.currentPeriodStart),
+    currentPeriodEnd: copyDate(s.currentPeriodEnd),
+    trialEnd: dateOrNull(s.trialEnd),
+    scheduledChange: s.scheduledChange === null ? null : { tier: s.scheduledChange.tier, at: copyDate(s.scheduledChange.at) },
+    pastDueSince: dateOrNull(s.pastDueSince),
+    provider: s.provider,
+    providerCustomerId: s.providerCustomerId,
+    providerSubscriptionId: s.providerSubscriptionId,
+    providerStateAt: dateOrNull(s.providerStateAt),
+    version: s.version,
+    createdAt: copyDate(s.createdAt),
+    updatedAt: copyDate(s.updatedAt),
+  };
+}
+
+const copyBenefit = (b: CouponBenefit): CouponBenefit =>
+  b.type === 'credits'
+    ? { type: 'credits', amountMicros: b.amountMicros, expiresInDays: b.expiresInDays }
+    : { type: 'percent_off', percentOffBps: b.percentOffBps, durationPeriods: b.durationPeriods };
+
+const copyCoupon = (c: Coupon): Coupon => ({
+  code: c.code,
+  benefit: copyBenefit(c.benefit),
+  maxRedemptions: c.maxRedemptions,
+  expiresAt: dateOrNull(c.expiresAt),
+  tiers: [...c.tiers],
+  redemptions: c.redemptions,
+  active: c.active,
+  createdAt: copyDate(c.createdAt),
+});
+
+const copyRedemption = (r: CouponRedemption): CouponRedemption => ({
+  ...r,
+  benefit: copyBenefit(r.benefit),
+  createdAt: copyDate(r.createdAt),
+});
+const copyPurchase = (p: PackPurchase): PackPurchase => ({ ...p, createdAt: copyDate(p.createdAt) });
+const copyAutoRecharge = (a: AutoRechargeSettings): AutoRechargeSettings => ({ ...a, updatedAt: copyDate(a.updatedAt) });
+
+/** Copies any stored result; a replay marks the nested grant replayed too. */
+function copyStored<R extends StoredResult>(result: R, replayed: boolean): R {
+  if ('redemption' in result) {
+    return { redemption: copyRedemption(result.redemption), grant: result.grant && copyResult(result.grant, replayed), replayed } as R;
+  }
+  if ('purchase' in result) {
+    return 'grant' in result
+      ? ({ purchase: copyPurchase(result.purchase), grant: copyResult(result.grant, replayed), replayed } as R)
+      : ({ purchase: copyPurchase(result.purchase), clawedBackMicros: result.clawedBackMicros, replayed } as R);
+  }
+  return copyResult(result as LedgerResult, replayed) as R;
+}
+
+// ---- billing input checks (the SQL functions of @tally/adapters make the same ones)
+
+const COUPON_CODE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+const DAY_MS = 86_400_000;
+/** Bounds that keep counts and days inside a Postgres integer. */
+const MAX_COUNT = 1_000_000_000;
+const MAX_DAYS = 36_500;
+
+function invalid(field: string, message: string): TallyError {
+  return new TallyError('VALIDATION', `${field} ${message}`, { details: { field } });
+}
+
+/** Coupon codes are case-insensitive: letters, digits, `-` and `_`, kept upper-case. */
+function couponCode(value: unknown): string {
+  if (typeof value !== 'string' || !COUPON_CODE.test(value)) {
+    throw invalid('code', 'must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
+  }
+  return value.toUpperCase();
+}
+
+function whole(value: unknown, field: string, least: number, most: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least || value > most) {
+    throw invalid(field, `must be a whole number from ${least} to ${most}`);
+  }
+  return value;
+}
+
+function micros(value: unknown, field: string, least: bigint): bigint {
+  if (typeof value !== 'bigint' || value < least || value > MAX_AMOUNT_MICROS) {
+    throw invalid(field, `must be a bigint from ${least} to ${MAX_AMOUNT_MICROS}`);
+  }
+  return value;
+}
+
+function flag(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(field, 'must be true or false');
+  return value;
+}
+
+const optional = <T>(value: T | null, check: (value: T) => T): T | null => (value === null ? null : check(value));
+
+function checkBenefit(benefit: CouponBenefit): CouponBenefit {
+  if (benefit?.type === 'credits') {
+    return {
+      type: 'credits',
+      amountMicros: micros(benefit.amountMicros, 'benefit.amountMicros', 1n),
+      expiresInDays: optional(benefit.expiresInDays, (days) => whole(days, 'benefit.expiresInDays', 1, MAX_DAYS)),
+    };
+  }
+  if (benefit?.type === 'percent_off') {
+    return {
+      type: 'percent_off',
+      percentOffBps: whole(benefit.percentOffBps, 'benefit.percentOffBps', 1, 10_000),
+      durationPeriods: whole(benefit.durationPeriods, 'benefit.durationPeriods', 1, 1_000),
+    };
+  }
+  throw invalid('benefit.type', 'must be credits or percent_off');
+}
+
+function checkSubscription(s: SubscriptionRecord): SubscriptionRecord {
+  const record: SubscriptionRecord = {
+    customerId: identifier(s.customerId, 'customerId'),
+    tier: identifier(s.tier, 'tier'),
+    status: s.status,
+    interval: s.interval,
+    currentPeriodStart: new Date(time(s.currentPeriodStart, 'currentPeriodStart')),
+    currentPeriodEnd: new Date(time(s.currentPeriodEnd, 'currentPeriodEnd')),
+    trialEnd: optional(s.trialEnd, (d) => new Date(time(d, 'trialEnd'))),
+    scheduledChange:
+      s.scheduledChange === null
+        ? null
+        : {
+            tier: optional(s.scheduledChange?.tier, (tier) => identifier(tier, 'scheduledChange.tier')),
+            at: new Date(time(s.scheduledChange?.at, 'scheduledChange.at')),
+          },
+    pastDueSince: optional(s.pastDueSince, (d) => new Date(time(d, 'pastDueSince'))),
+    provider: identifier(s.provider, 'provider'),
+    providerCustomerId: optional(s.providerCustomerId, (id) => identifier(id, 'providerCustomerId')),
+    providerSubscriptionId: optional(s.providerSubscriptionId, (id) => identifier(id, 'providerSubscriptionId')),
+    providerStateAt: optional(s.providerStateAt, (d) => new Date(time(d, 'providerStateAt'))),
+    version: whole(s.version, 'version', 1, MAX_COUNT),
+    createdAt: new Date(time(s.createdAt, 'createdAt')),
+    updatedAt: new Date(time(s.updatedAt, 'updatedAt')),
+  };
+  if (!(SUBSCRIPTION_STATUSES as readonly string[]).includes(record.status)) {
+    throw invalid('status', `must be one of ${SUBSCRIPTION_STATUSES.join(', ')}`);
+  }
+  if (record.interval !== 'month' && record.interval !== 'year') throw invalid('interval', 'must be month or year');
+  if (record.currentPeriodEnd.getTime() <= record.currentPeriodStart.getTime()) {
+    throw invalid('currentPeriodEnd', 'must be after currentPeriodStart');
+  }
+  return record;
 }
 
 function time(value: Date, label: string): number {
@@ -634,25 +812,29 @@ export function createMemoryStore(): TallyStore {
     at: Date;
   }
 
-  /** Replays or refuses a used key; otherwise runs `fn` and stores its result under the key. */
-  function idempotent<R extends StoredResult>(command: MutationCommand, operation: string, fn: (when: Date) => R): R {
+  /**
+   * Replays or refuses a used key; otherwise runs `fn` and stores its result under the key. `fn` may
+   * answer with an earlier result (`Replay`), which the key then stores as well.
+   */
+  function idempotent<R extends StoredResult>(command: MutationCommand, operation: string, fn: (when: Date) => R | Replay<R>): R {
     const key = command.idempotencyKey;
     if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
       throw new TallyError('VALIDATION', 'idempotencyKey must be 1-255 characters', { details: { field: 'idempotencyKey' } });
     }
     const existing = keys.get(key);
     if (existing) {
-      if (existing.operation === operation && existing.request === command.request) return copyResult(existing.result as R, true);
+      if (existing.operation === operation && existing.request === command.request) return copyStored(existing.result as R, true);
       throw new TallyError('IDEMPOTENCY_CONFLICT', `Idempotency key "${key}" was used for a different request`, {
         details: { idempotencyKey: key, operation: existing.operation },
       });
     }
-    const result = fn(new Date(time(command.at, 'at')));
+    const outcome = fn(new Date(time(command.at, 'at')));
+    const result = outcome instanceof Replay ? outcome.result : outcome;
     keys.set(key, { operation, request: command.request, result });
     undo.push(() => {
       keys.delete(key);
     });
-    return copyResult(result, false);
+    return copyStored(result, outcome instanceof Replay);
   }
 
   // ---- operations (synchronous; the store methods wrap them)
@@ -701,20 +883,23 @@ export function createMemoryStore(): TallyStore {
       }
       const c = customerOrThrow(command.customerId);
       expireCustomer(c, when);
-      const operationId = nextOperationId();
-      const { bucket, entry } = credit(
-        c,
-        operationId,
-        'grant',
-        command.kind,
-        command.amountMicros,
-        command.expiresAt,
-        command.description,
-        when,
-      );
-      emitGranted(c, operationId, 'grant', bucket, when);
-      return { operationId, entries: [entry], balance: snapshot(c), replayed: false, bucket: copyBucket(bucket) };
+      return grantBucket(c, command.kind, command.amountMicros, command.expiresAt, command.description, when);
     });
+  }
+
+  /** The grant path (a bucket, its entry, `credits.granted`) shared by grants, coupons and credit packs. */
+  function grantBucket(
+    c: CustomerState,
+    kind: BucketKind,
+    amount: bigint,
+    expiresAt: Date | null,
+    description: string | null,
+    when: Date,
+  ): GrantResult {
+    const operationId = nextOperationId();
+    const { bucket, entry } = credit(c, operationId, 'grant', kind, amount, expiresAt, description, when);
+    emitGranted(c, operationId, 'grant', bucket, when);
+    return { operationId, entries: [entry], balance: snapshot(c), replayed: false, bucket: copyBucket(bucket) };
   }
 
   function chargeOperation(command: SpendCommand, operation: string, kind: EntryKind, mode: 'strict' | 'usage'): ChargeResult {
@@ -1149,6 +1334,347 @@ export function createMemoryStore(): TallyStore {
     return out;
   }
 
+  // ---- billing records (docs/billing.md)
+
+  const subscriptions = new Map<string, SubscriptionRecord>();
+  const subscriptionVersions = new Map<string, SubscriptionRecord[]>();
+  const providerEvents = new Set<string>();
+  const coupons = new Map<string, Coupon>();
+  /** In id order; the id of `redemptions[n]` is `n + 1`. */
+  const redemptions: CouponRedemption[] = [];
+  /** `<code>\n<customer>` of every redemption: once per customer. */
+  const redeemedBy = new Set<string>();
+  const purchases = new Map<string, { purchase: PackPurchase; first: PurchaseResult }>();
+  const autoRecharge = new Map<string, AutoRechargeSettings>();
+  /** Recharges counted per `<customer>\n<month>`. */
+  const rechargeClaims = new Map<string, number>();
+
+  function put<K, V>(map: Map<K, V>, key: K, value: V): void {
+    const had = map.has(key);
+    const previous = map.get(key);
+    map.set(key, value);
+    undo.push(() => {
+      if (had) map.set(key, previous as V);
+      else map.delete(key);
+    });
+  }
+
+  function addTo<T>(target: Set<T>, value: T): void {
+    target.add(value);
+    undo.push(() => {
+      target.delete(value);
+    });
+  }
+
+  function append<T>(list: T[], value: T): void {
+    list.push(value);
+    undo.push(() => {
+      list.pop();
+    });
+  }
+
+  function positiveLimit(limit: number): number {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('limit', 'must be a positive integer');
+    return limit;
+  }
+
+  function saveSubscription(input: SubscriptionRecord, expectedVersion: number | null): SubscriptionRecord {
+    const record = checkSubscription(input);
+    const expected = optional(expectedVersion, (v) => whole(v, 'expectedVersion', 1, MAX_COUNT - 1));
+    const version = expected === null ? 1 : expected + 1;
+    if (record.version !== version) throw invalid('version', `must be ${version} when the expected version is ${expected}`);
+    customerOrThrow(record.customerId);
+    const stored = subscriptions.get(record.customerId)?.version ?? null;
+    if (stored !== expected) {
+      throw new TallyError('CONFLICT', `The subscription of "${record.customerId}" is at version ${stored}, not ${expected}`, {
+        details: { customerId: record.customerId, expectedVersion: expected, version: stored },
+      });
+    }
+    put(subscriptions, record.customerId, record);
+    let history = subscriptionVersions.get(record.customerId);
+    if (!history) {
+      history = [];
+      put(subscriptionVersions, record.customerId, history);
+    }
+    append(history, record);
+    return copySubscription(record);
+  }
+
+  function listDueSubscriptions(query: { periodEndBefore: Date; pastDueBefore: Date; limit: number }): SubscriptionRecord[] {
+    const periodEnd = time(query.periodEndBefore, 'periodEndBefore');
+    const pastDue = time(query.pastDueBefore, 'pastDueBefore');
+    const limit = positiveLimit(query.limit);
+    const due = [...subscriptions.values()].filter(
+      (s) =>
+        s.status !== 'canceled' &&
+        (s.currentPeriodEnd.getTime() <= periodEnd ||
+          (s.status === 'past_due' && s.pastDueSince !== null && s.pastDueSince.getTime() <= pastDue)),
+    );
+    due.sort(
+      (a, b) =>
+        a.currentPeriodEnd.getTime() - b.currentPeriodEnd.getTime() ||
+        (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0),
+    );
+    return due.slice(0, limit).map(copySubscription);
+  }
+
+  function recordProviderEvent(event: { provider: string; eventId: string; type: string; at: Date }): boolean {
+    const id = `${identifier(event.provider, 'provider')}\n${identifier(event.eventId, 'eventId')}`;
+    identifier(event.type, 'type');
+    time(event.at, 'at');
+    if (providerEvents.has(id)) return false;
+    addTo(providerEvents, id);
+    return true;
+  }
+
+  function createCoupon(definition: CouponDefinition, at: Date): Coupon {
+    const createdAt = new Date(time(at, 'at'));
+    const code = couponCode(definition.code);
+    const benefit = checkBenefit(definition.benefit);
+    const maxRedemptions = optional(definition.maxRedemptions, (n) => whole(n, 'maxRedemptions', 1, MAX_COUNT));
+    const expiresAt = optional(definition.expiresAt, (d) => new Date(time(d, 'expiresAt')));
+    if (expiresAt !== null && expiresAt.getTime() <= createdAt.getTime()) throw invalid('expiresAt', 'must be after the coupon is created');
+    if (!Array.isArray(definition.tiers)) throw invalid('tiers', 'must be a list of tier ids');
+    const tiers = definition.tiers.map((tier) => identifier(tier, 'tiers'));
+    if (coupons.has(code)) throw new TallyError('CONFLICT', `Coupon "${code}" already exists`, { details: { code } });
+    const coupon: Coupon = { code, benefit, maxRedemptions, expiresAt, tiers, redemptions: 0, active: true, createdAt };
+    put(coupons, code, coupon);
+    return copyCoupon(coupon);
+  }
+
+  function couponOrThrow(code: string): Coupon {
+    const coupon = coupons.get(code);
+    if (!coupon) throw new TallyError('COUPON_NOT_FOUND', `Unknown coupon "${code}"`, { details: { code } });
+    return coupon;
+  }
+
+  function listCoupons(query: { limit: number }): Coupon[] {
+    const limit = positiveLimit(query.limit);
+    const all = [...coupons.values()].sort(
+      (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+    );
+    return all.slice(0, limit).map(copyCoupon);
+  }
+
+  function setCouponActive(code: string, active: boolean): Coupon {
+    const coupon = couponOrThrow(couponCode(code));
+    set(coupon, 'active', flag(active, 'active'));
+    return copyCoupon(coupon);
+  }
+
+  function redeemCoupon(command: RedeemCouponCommand): RedeemResult {
+    return idempotent(command, 'redeem_coupon', (when) => {
+      const code = couponCode(command.code);
+      const tier = identifier(command.tier, 'tier');
+      const c = customerOrThrow(command.customerId);
+      expireCustomer(c, when);
+      const coupon = coupons.get(code);
+      const details = { code, customerId: c.record.id };
+      if (!coupon?.active) throw new TallyError('COUPON_NOT_FOUND', `Unknown coupon "${code}"`, { details });
+      if (coupon.expiresAt !== null && coupon.expiresAt.getTime() <= when.getTime()) {
+        throw new TallyError('COUPON_EXPIRED', `Coupon "${code}" expired at ${coupon.expiresAt.toISOString()}`, { details });
+      }
+      if (coupon.tiers.length > 0 && !coupon.tiers.includes(tier)) {
+        throw new TallyError('COUPON_NOT_APPLICABLE', `Coupon "${code}" is not for the ${tier} tier`, { details: { ...details, tier } });
+      }
+      const pair = `${code}\n${c.record.id}`;
+      if (redeemedBy.has(pair)) {
+        throw new TallyError('COUPON_ALREADY_REDEEMED', `Customer "${c.record.id}" already redeemed "${code}"`, { details });
+      }
+      if (coupon.maxRedemptions !== null && coupon.redemptions >= coupon.maxRedemptions) {
+        throw new TallyError('COUPON_EXHAUSTED', `Coupon "${code}" has no redemptions left`, { details });
+      }
+      set(coupon, 'redemptions', coupon.redemptions + 1);
+      const benefit = coupon.benefit;
+      const grant =
+        benefit.type === 'credits'
+          ? grantBucket(
+              c,
+              'coupon',
+              benefit.amountMicros,
+              benefit.expiresInDays === null ? null : new Date(when.getTime() + benefit.expiresInDays * DAY_MS),
+              `Coupon ${code}`,
+              when,
+            )
+          : null;
+      const redemption: CouponRedemption = {
+        id: String(redemptions.length + 1),
+        code,
+        customerId: c.record.id,
+        benefit: copyBenefit(benefit),
+        bucketId: grant === null ? null : grant.bucket.id,
+        createdAt: when,
+      };
+      append(redemptions, redemption);
+      addTo(redeemedBy, pair);
+      const payload = JSON.stringify({
+        at: when.toISOString(),
+        benefit:
+          benefit.type === 'credits'
+            ? { amountMicros: benefit.amountMicros.toString(), expiresInDays: benefit.expiresInDays, type: benefit.type }
+            : { durationPeriods: benefit.durationPeriods, percentOffBps: benefit.percentOffBps, type: benefit.type },
+        code,
+        customerId: c.record.id,
+        redemptionId: redemption.id,
+      });
+      insertOutbox('coupon.redeemed', payload, `coupon.redeemed:${code}:${c.record.id}`, when);
+      return { redemption: copyRedemption(redemption), grant, replayed: false };
+    });
+  }
+
+  function listRedemptions(query: { customerId?: string; code?: string; limit: number }): CouponRedemption[] {
+    const limit = positiveLimit(query.limit);
+    const code = query.code === undefined ? undefined : COUPON_CODE.test(query.code) ? query.code.toUpperCase() : null;
+    const out: CouponRedemption[] = [];
+    if (code === null) return out;
+    for (let i = redemptions.length - 1; i >= 0 && out.length < limit; i--) {
+      const r = redemptions[i] as CouponRedemption;
+      if ((query.customerId === undefined || r.customerId === query.customerId) && (code === undefined || r.code === code)) {
+        out.push(copyRedemption(r));
+      }
+    }
+    return out;
+  }
+
+  function purchaseCredits(command: PurchaseCreditsCommand): PurchaseResult {
+    return idempotent<PurchaseResult>(command, 'purchase_credits', (when) => {
+      const paymentId = identifier(command.paymentId, 'paymentId');
+      const packId = identifier(command.packId, 'packId');
+      const priceCents = micros(command.priceCents, 'priceCents', 1n);
+      const creditsMicros = micros(command.creditsMicros, 'creditsMicros', 1n);
+      const known = purchases.get(paymentId);
+      if (known) {
+        const p = known.purchase;
+        if (
+          p.customerId !== command.customerId ||
+          p.packId !== packId ||
+          p.priceCents !== priceCents ||
+          p.creditsMicros !== creditsMicros
+        ) {
+          throw new TallyError('CONFLICT', `Payment "${paymentId}" was recorded for another purchase`, { details: { paymentId } });
+        }
+        return new Replay(known.first);
+      }
+      const c = customerOrThrow(command.customerId);
+      expireCustomer(c, when);
+      const grant = grantBucket(c, 'purchased', creditsMicros, null, `Credit pack ${packId}`, when);
+      const purchase: PackPurchase = {
+        paymentId,
+        customerId: c.record.id,
+        packId,
+        priceCents,
+        creditsMicros,
+        bucketId: grant.bucket.id,
+        refundedCents: 0n,
+        clawedBackMicros: 0n,
+        createdAt: when,
+      };
+      const result: PurchaseResult = { purchase: copyPurchase(purchase), grant, replayed: false };
+      put(purchases, paymentId, { purchase, first: result });
+      return result;
+    });
+  }
+
+  function refundPurchase(command: RefundPurchaseCommand): RefundResult {
+    return idempotent<RefundResult>(command, 'refund_purchase', (when) => {
+      const paymentId = identifier(command.paymentId, 'paymentId');
+      const refunded = micros(command.refundedCents, 'refundedCents', 0n);
+      const known = purchases.get(paymentId);
+      if (!known) throw new TallyError('NOT_FOUND', `Unknown payment "${paymentId}"`, { details: { paymentId } });
+      const p = known.purchase;
+      if (refunded > p.priceCents) throw invalid('refundedCents', `must not exceed the price of ${p.priceCents} cents`);
+      const c = customerOrThrow(p.customerId);
+      expireCustomer(c, when);
+      // Refunds are cumulative, so an older (smaller) figure arriving late changes nothing.
+      let total = p.refundedCents;
+      if (refunded > total) total = refunded;
+      const bucket = buckets.get(p.bucketId) as Bucket;
+      const take = min((p.creditsMicros * total) / p.priceCents - p.clawedBackMicros, bucket.remainingMicros);
+      if (take > 0n) {
+        const operationId = nextOperationId();
+        writeEntry(
+          c,
+          operationId,
+          'clawback',
+          c.account,
+          GRANT_SOURCE.purchased,
+          take,
+          bucket.id,
+          -take,
+          null,
+          `Refund of payment ${paymentId}`,
+          null,
+          when,
+        );
+        set(bucket, 'remainingMicros', bucket.remainingMicros - take);
+        if (bucket.remainingMicros === 0n) {
+          const list = c.buckets;
+          const index = list.indexOf(bucket);
+          list.splice(index, 1);
+          undo.push(() => {
+            list.splice(index, 0, bucket);
+          });
+        }
+        set(c, 'balance', c.balance - take);
+        const payload = JSON.stringify({
+          amountMicros: take.toString(),
+          at: when.toISOString(),
+          balanceMicros: c.balance.toString(),
+          customerId: c.record.id,
+          paymentId,
+        });
+        insertOutbox('credits.clawed_back', payload, `credits.clawed_back:${paymentId}:${total}`, when);
+      }
+      set(p, 'refundedCents', total);
+      set(p, 'clawedBackMicros', p.clawedBackMicros + take);
+      return { purchase: copyPurchase(p), clawedBackMicros: take, replayed: false };
+    });
+  }
+
+  function saveAutoRecharge(input: AutoRechargeSettings): AutoRechargeSettings {
+    const settings: AutoRechargeSettings = {
+      customerId: identifier(input.customerId, 'customerId'),
+      enabled: flag(input.enabled, 'enabled'),
+      thresholdMicros: micros(input.thresholdMicros, 'thresholdMicros', 0n),
+      packId: identifier(input.packId, 'packId'),
+      maxPerMonth: whole(input.maxPerMonth, 'maxPerMonth', 0, MAX_COUNT),
+      updatedAt: new Date(time(input.updatedAt, 'updatedAt')),
+    };
+    customerOrThrow(settings.customerId);
+    put(autoRecharge, settings.customerId, settings);
+    return copyAutoRecharge(settings);
+  }
+
+  function claimAutoRecharge(query: { customerId: string; month: string; maxPerMonth: number; at: Date }): number | null {
+    if (typeof query.month !== 'string' || !MONTH.test(query.month)) throw invalid('month', 'must be YYYY-MM');
+    const max = whole(query.maxPerMonth, 'maxPerMonth', 0, MAX_COUNT);
+    time(query.at, 'at');
+    const c = customerOrThrow(query.customerId);
+    const slot = `${c.record.id}\n${query.month}`;
+    const count = rechargeClaims.get(slot) ?? 0;
+    if (count >= max) return null;
+    put(rechargeClaims, slot, count + 1);
+    return count + 1;
+  }
+
+  function retryOutbox(id: string, at: Date): void {
+    const availableAt = new Date(time(at, 'at'));
+    const message = /^\d{1,16}$/.test(id) ? outboxRows[Number(id) - 1] : undefined;
+    if (!message?.dead || message.deliveredAt !== null) {
+      throw new TallyError('NOT_FOUND', `No dead outbox message "${id}"`, { details: { id } });
+    }
+    set(message, 'dead', false);
+    set(message, 'attempts', 0);
+    set(message, 'availableAt', availableAt);
+    // Back among the pending rows in id order, where claimOutbox expects it.
+    const pending = [...pendingOutbox.values(), message].sort((a, b) => Number(a.id) - Number(b.id));
+    pendingOutbox.clear();
+    for (const row of pending) pendingOutbox.set(row.id, row);
+    undo.push(() => {
+      pendingOutbox.delete(message.id);
+    });
+  }
+
   // ---- the port
 
   type Enter = <T>(fn: () => T) => Promise<T>;
@@ -1235,6 +1761,40 @@ export function createMemoryStore(): TallyStore {
       completeOutbox: (id, at) => enter(() => completeOutbox(id, at)),
       failOutbox: (id, error, retryAt, at) => enter(() => failOutbox(id, error, retryAt, at)),
       listOutbox: (query) => enter(() => listOutbox(query)),
+      getSubscription: (customerId) =>
+        enter(() => {
+          const record = subscriptions.get(customerId);
+          return record ? copySubscription(record) : null;
+        }),
+      saveSubscription: (record, expectedVersion) => enter(() => saveSubscription(record, expectedVersion)),
+      listDueSubscriptions: (query) => enter(() => listDueSubscriptions(query)),
+      subscriptionHistory: (customerId) => enter(() => (subscriptionVersions.get(customerId) ?? []).map(copySubscription)),
+      recordProviderEvent: (event) => enter(() => recordProviderEvent(event)),
+      createCoupon: (definition, at) => enter(() => createCoupon(definition, at)),
+      getCoupon: (code) =>
+        enter(() => {
+          const coupon = typeof code === 'string' && COUPON_CODE.test(code) ? coupons.get(code.toUpperCase()) : undefined;
+          return coupon ? copyCoupon(coupon) : null;
+        }),
+      listCoupons: (query) => enter(() => listCoupons(query)),
+      setCouponActive: (code, active) => enter(() => setCouponActive(code, active)),
+      redeemCoupon: (command) => enter(() => redeemCoupon(command)),
+      listRedemptions: (query) => enter(() => listRedemptions(query)),
+      purchaseCredits: (command) => enter(() => purchaseCredits(command)),
+      getPurchase: (paymentId) =>
+        enter(() => {
+          const known = purchases.get(paymentId);
+          return known ? copyPurchase(known.purchase) : null;
+        }),
+      refundPurchase: (command) => enter(() => refundPurchase(command)),
+      getAutoRecharge: (customerId) =>
+        enter(() => {
+          const settings = autoRecharge.get(customerId);
+          return settings ? copyAutoRecharge(settings) : null;
+        }),
+      saveAutoRecharge: (settings) => enter(() => saveAutoRecharge(settings)),
+      claimAutoRecharge: (query) => enter(() => claimAutoRecharge(query)),
+      retryOutbox: (id, at) => enter(() => retryOutbox(id, at)),
       close: async () => {},
     };
   }

@@ -3,11 +3,14 @@
  * (memory, PGlite, Postgres) must pass `runStoreConformance` from `@tally/core/testing`.
  */
 
+import type { BillingStore } from '../billing/types.js';
+
 export const BUCKET_KINDS = ['allowance', 'purchased', 'coupon', 'adjustment'] as const;
 /** Where a customer's credits came from; each kind is a separate bucket with its own expiry. */
 export type BucketKind = (typeof BUCKET_KINDS)[number];
 
-export const ENTRY_KINDS = ['grant', 'spend', 'capture', 'usage', 'expire', 'adjust'] as const;
+/** `clawback`: a refunded credit pack's unspent credit going back to `system:purchases` (docs/billing.md). */
+export const ENTRY_KINDS = ['grant', 'spend', 'capture', 'usage', 'expire', 'adjust', 'clawback'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 /** System accounts. Their balances are derived from the journal, never stored in a row. */
@@ -281,7 +284,8 @@ export interface ClaimOutboxCommand {
   topics?: string[];
 }
 
-export interface TallyStore {
+/** The ledger (docs/ledger.md) and the billing records (docs/billing.md) in one store. */
+export interface TallyStore extends BillingStore {
   /** Runs `fn` with a store whose operations all commit or roll back together. */
   transaction<T>(fn: (tx: TallyStore) => Promise<T>): Promise<T>;
   upsertCustomer(command: UpsertCustomerCommand): Promise<CustomerRecord>;

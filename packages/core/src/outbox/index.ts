@@ -1,1 +1,8 @@
-export { createOutboxWorker, type OutboxHandler, type OutboxRound, type OutboxWorkerOptions, outboxBackoffMs } from './worker.js';
+export {
+  createOutboxWorker,
+  type OutboxBatchHandler,
+  type OutboxHandler,
+  type OutboxRound,
+  type OutboxWorkerOptions,
+  outboxBackoffMs,
+} from './worker.js';

@@ -5,12 +5,20 @@ import { type Clock, systemClock } from '../time/index.js';
 /** Delivers one message to a sink. Throwing means "try again later". */
 export type OutboxHandler = (message: OutboxMessage) => Promise<void>;
 
+/**
+ * Delivers the messages of one topic claimed in one round, in one call. All or nothing: returning
+ * completes every message; throwing retries (or dead-letters) every message with that error.
+ */
+export type OutboxBatchHandler = (messages: OutboxMessage[]) => Promise<void>;
+
 export interface OutboxWorkerOptions {
   store: TallyStore;
   /** One handler per topic. Messages of other topics are left for other workers. */
-  handlers: Record<string, OutboxHandler>;
+  handlers?: Record<string, OutboxHandler>;
+  /** One batch handler per topic, for sinks with a bulk API. A topic has a handler or a batch handler, not both. */
+  batchHandlers?: Record<string, OutboxBatchHandler>;
   clock?: Clock;
-  /** Messages claimed per round. Default 50. */
+  /** Messages claimed per round, so also the most a batch handler gets in one call. Default 50. */
   batchSize?: number;
   /** How long a claim keeps other workers off a message. Default 60 s. */
   leaseMs?: number;
@@ -42,40 +50,79 @@ export function outboxBackoffMs(attempts: number, random: () => number, baseMs =
  * `message.dedupeKey`.
  */
 export function createOutboxWorker(options: OutboxWorkerOptions) {
-  const { store, handlers } = options;
+  const { store } = options;
+  const handlers = options.handlers ?? {};
+  const batchHandlers = options.batchHandlers ?? {};
   const clock = options.clock ?? systemClock;
   const batchSize = options.batchSize ?? 50;
   const leaseMs = options.leaseMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 10;
   const random = options.random ?? Math.random;
-  const topics = Object.keys(handlers);
+  const topics = [...Object.keys(handlers), ...Object.keys(batchHandlers)];
   if (topics.length === 0) throw new TallyError('VALIDATION', 'an outbox worker needs at least one handler');
+  const both = Object.keys(batchHandlers).filter((topic) => Object.hasOwn(handlers, topic));
+  if (both.length > 0) {
+    throw new TallyError('VALIDATION', `topic ${both.join(', ')} has both a handler and a batch handler`, { details: { topics: both } });
+  }
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new TallyError('VALIDATION', 'batchSize must be 1-1000');
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running: Promise<OutboxRound> | null = null;
+
+  async function fail(message: OutboxMessage, error: unknown, round: OutboxRound): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    const now = clock.now();
+    if (message.attempts >= maxAttempts) {
+      await store.failOutbox(message.id, reason, null, now);
+      round.dead++;
+    } else {
+      const wait = outboxBackoffMs(message.attempts, random, options.backoff?.baseMs, options.backoff?.maxMs);
+      await store.failOutbox(message.id, reason, new Date(now.getTime() + wait), now);
+      round.retried++;
+    }
+  }
+
+  async function deliverOne(message: OutboxMessage, round: OutboxRound): Promise<void> {
+    const handler = handlers[message.topic];
+    try {
+      if (!handler) throw new Error(`no handler for topic ${message.topic}`);
+      await handler(message);
+      await store.completeOutbox(message.id, clock.now());
+      round.delivered++;
+    } catch (error) {
+      await fail(message, error, round);
+    }
+  }
+
+  async function deliverBatch(handler: OutboxBatchHandler, messages: OutboxMessage[], round: OutboxRound): Promise<void> {
+    try {
+      await handler(messages);
+    } catch (error) {
+      for (const message of messages) await fail(message, error, round);
+      return;
+    }
+    const now = clock.now();
+    for (const message of messages) await store.completeOutbox(message.id, now);
+    round.delivered += messages.length;
+  }
 
   async function runOnce(): Promise<OutboxRound> {
     const at = clock.now();
     const messages = await store.claimOutbox({ limit: batchSize, leaseUntil: new Date(at.getTime() + leaseMs), at, topics });
     const round: OutboxRound = { claimed: messages.length, delivered: 0, retried: 0, dead: 0 };
+    // A batch topic's messages go out together where its first message stands in the claim order.
+    const batches = new Map<string, OutboxMessage[]>();
     for (const message of messages) {
-      const handler = handlers[message.topic];
-      try {
-        if (!handler) throw new Error(`no handler for topic ${message.topic}`);
-        await handler(message);
-        await store.completeOutbox(message.id, clock.now());
-        round.delivered++;
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        const now = clock.now();
-        if (message.attempts >= maxAttempts) {
-          await store.failOutbox(message.id, reason, null, now);
-          round.dead++;
-        } else {
-          const wait = outboxBackoffMs(message.attempts, random, options.backoff?.baseMs, options.backoff?.maxMs);
-          await store.failOutbox(message.id, reason, new Date(now.getTime() + wait), now);
-          round.retried++;
-        }
+      if (!Object.hasOwn(batchHandlers, message.topic)) continue;
+      const batch = batches.get(message.topic);
+      if (batch) batch.push(message);
+      else batches.set(message.topic, [message]);
+    }
+    for (const message of messages) {
+      const batch = batches.get(message.topic);
+      if (!batch) {
+        await deliverOne(message, round);
+      } else if (batch[0] === message) {
+        await deliverBatch(batchHandlers[message.topic] as OutboxBatchHandler, batch, round);
       }
     }
     return round;

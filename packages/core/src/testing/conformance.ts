@@ -1,8 +1,10 @@
+import type { CouponDefinition, SubscriptionRecord, SubscriptionStatus } from '../billing/types.js';
 import { sampleCatalog } from '../catalog/sample.js';
 import { TallyError, type TallyErrorCode } from '../errors/index.js';
 import { canonicalJson } from '../ledger/canonical.js';
 import { createTally, type Tally } from '../ledger/tally.js';
 import type { BucketKind, Entry, EntryQuery, TallyStore } from '../ledger/types.js';
+import type { BillingInterval } from '../time/index.js';
 import { createFakeClock, type FakeClock } from './index.js';
 
 /**
@@ -1354,13 +1356,789 @@ test('bad input is refused with VALIDATION before the store, and changes nothing
   expectEqual((await h.store.getHold(reserved.hold.id))?.status, 'active', 'the hold is untouched');
 });
 
+// ---- billing cases (docs/billing.md): subscriptions, provider events, coupons, credit packs,
+// auto-recharge and dead-letter retry. They call the store directly: what is checked here is storage.
+
+const billingCases: ConformanceCase[] = [];
+const billingTest = (name: string, run: (h: Harness) => Promise<void>) => billingCases.push({ name, run: (ctx) => run(harness(ctx)) });
+
+function subscription(h: Harness, customerId: string, fields: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+  const now = h.clock.now();
+  return {
+    customerId,
+    tier: 'starter',
+    status: 'active',
+    interval: 'month',
+    currentPeriodStart: now,
+    currentPeriodEnd: h.later(30 * DAY),
+    trialEnd: null,
+    scheduledChange: null,
+    pastDueSince: null,
+    provider: 'sandbox',
+    providerCustomerId: `cus_${customerId}`,
+    providerSubscriptionId: `sub_${customerId}`,
+    providerStateAt: null,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    ...fields,
+  };
+}
+
+function creditCoupon(code: string, amountMicros: bigint, expiresInDays: number | null, fields: Partial<CouponDefinition> = {}) {
+  const definition: CouponDefinition = {
+    code,
+    benefit: { type: 'credits', amountMicros, expiresInDays },
+    maxRedemptions: null,
+    expiresAt: null,
+    tiers: [],
+  };
+  return { ...definition, ...fields };
+}
+
+function percentCoupon(code: string, percentOffBps: number, durationPeriods: number, fields: Partial<CouponDefinition> = {}) {
+  const definition: CouponDefinition = {
+    code,
+    benefit: { type: 'percent_off', percentOffBps, durationPeriods },
+    maxRedemptions: null,
+    expiresAt: null,
+    tiers: [],
+  };
+  return { ...definition, ...fields };
+}
+
+function redeem(h: Harness, code: string, customerId: string, tier: string, idempotencyKey = key('redeem')) {
+  return h.store.redeemCoupon({
+    code,
+    customerId,
+    tier,
+    at: h.clock.now(),
+    idempotencyKey,
+    request: canonicalJson({ operation: 'redeemCoupon', code, customerId, tier }),
+  });
+}
+
+function purchase(
+  h: Harness,
+  customerId: string,
+  paymentId: string,
+  priceCents: bigint,
+  creditsMicros: bigint,
+  idempotencyKey = key('buy'),
+) {
+  const payload = { paymentId, customerId, packId: 'pack_10', priceCents, creditsMicros };
+  return h.store.purchaseCredits({
+    ...payload,
+    at: h.clock.now(),
+    idempotencyKey,
+    request: canonicalJson({ operation: 'purchaseCredits', ...payload }),
+  });
+}
+
+function refund(h: Harness, paymentId: string, refundedCents: bigint, idempotencyKey = key('refund')) {
+  return h.store.refundPurchase({
+    paymentId,
+    refundedCents,
+    at: h.clock.now(),
+    idempotencyKey,
+    request: canonicalJson({ operation: 'refundPurchase', paymentId, refundedCents }),
+  });
+}
+
+interface BillingScope {
+  customers?: string[];
+  coupons?: string[];
+  payments?: string[];
+}
+
+/** `observe` plus the billing records of the given customers, coupons and payments. */
+async function observeBilling(h: Harness, scope: BillingScope): Promise<string> {
+  const records: unknown[] = [await observe(h, scope.customers ?? [])];
+  for (const customerId of scope.customers ?? []) {
+    records.push(
+      await h.store.getSubscription(customerId),
+      await h.store.subscriptionHistory(customerId),
+      await h.store.getAutoRecharge(customerId),
+      await h.store.listRedemptions({ customerId, limit: 1000 }),
+    );
+  }
+  for (const code of scope.coupons ?? []) records.push(await h.store.getCoupon(code));
+  for (const paymentId of scope.payments ?? []) records.push(await h.store.getPurchase(paymentId));
+  records.push(await h.store.listCoupons({ limit: 1000 }));
+  return canonicalJson(records);
+}
+
+/** Runs each attempt, which must fail with `code`, and checks that none changed anything in `scope`. */
+async function expectRefused(h: Harness, scope: BillingScope, code: TallyErrorCode, attempts: Array<[string, () => Promise<unknown>]>) {
+  for (const [label, attempt] of attempts) {
+    const before = await observeBilling(h, scope);
+    await expectError(attempt, code, label);
+    expectEqual(JSON.parse(await observeBilling(h, scope)), JSON.parse(before), `${label}: state changed`);
+  }
+}
+
+async function outboxRows(h: Harness, topic: string) {
+  return (await h.store.listOutbox({ limit: 100_000 }))
+    .filter((m) => m.topic === topic)
+    .map((m) => ({ dedupeKey: m.dedupeKey, createdAt: m.createdAt, payload: JSON.parse(m.payload) as unknown }));
+}
+
+billingTest('saveSubscription inserts version 1, then replaces only the expected version; history and outbox follow', async (h) => {
+  await customers(h, { sia: 'starter' });
+  expectEqual(await h.store.getSubscription('sia'), null, 'none yet');
+  const v1 = subscription(h, 'sia', { status: 'trialing', trialEnd: h.later(7 * DAY) });
+  expectEqual(await h.store.saveSubscription(v1, null), v1, 'inserted as given');
+  expectEqual(await h.store.getSubscription('sia'), v1, 'read back');
+
+  h.clock.advance(HOUR);
+  const v2 = subscription(h, 'sia', {
+    ...v1,
+    tier: 'professional',
+    status: 'active',
+    trialEnd: null,
+    scheduledChange: { tier: 'starter', at: v1.currentPeriodEnd },
+    providerStateAt: h.clock.now(),
+    version: 2,
+    updatedAt: h.clock.now(),
+  });
+  expectEqual(await h.store.saveSubscription(v2, 1), v2, 'version 2 replaces version 1');
+
+  const scope = { customers: ['sia'] };
+  await expectRefused(h, scope, 'CONFLICT', [
+    ['a second insert', () => h.store.saveSubscription(v1, null)],
+    ['a save from the stale version 1', () => h.store.saveSubscription({ ...v2, tier: 'enterprise' }, 1)],
+    ['a save from a version not reached', () => h.store.saveSubscription({ ...v2, version: 6 }, 5)],
+  ]);
+  await expectRefused(h, scope, 'VALIDATION', [
+    ['an insert that is not version 1', () => h.store.saveSubscription({ ...v1, version: 2 }, null)],
+    ['a version that skips one', () => h.store.saveSubscription({ ...v2, version: 4 }, 2)],
+    ['an unknown status', () => h.store.saveSubscription({ ...v2, status: 'paused' as SubscriptionStatus, version: 3 }, 2)],
+    ['an unknown interval', () => h.store.saveSubscription({ ...v2, interval: 'week' as BillingInterval, version: 3 }, 2)],
+    [
+      'a period that ends before it starts',
+      () => h.store.saveSubscription({ ...v2, currentPeriodEnd: v2.currentPeriodStart, version: 3 }, 2),
+    ],
+    ['an invalid date', () => h.store.saveSubscription({ ...v2, updatedAt: new Date('junk'), version: 3 }, 2)],
+    ['a blank tier', () => h.store.saveSubscription({ ...v2, tier: '', version: 3 }, 2)],
+  ]);
+  await expectRefused(h, scope, 'NOT_FOUND', [['an unknown customer', () => h.store.saveSubscription(subscription(h, 'ghost'), null)]]);
+
+  h.clock.advance(HOUR);
+  const v3 = {
+    ...v2,
+    status: 'canceled' as const,
+    scheduledChange: { tier: null, at: v2.currentPeriodEnd },
+    version: 3,
+    updatedAt: h.clock.now(),
+  };
+  // Two writers race from version 2: exactly one wins, the other gets CONFLICT.
+  const race = await Promise.allSettled([h.store.saveSubscription(v3, 2), h.store.saveSubscription({ ...v3, tier: 'enterprise' }, 2)]);
+  expectEqual(race.map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'one of two concurrent saves wins');
+  const lost = race.find((r) => r.status === 'rejected');
+  expectTrue(lost?.status === 'rejected' && TallyError.is(lost.reason, 'CONFLICT'), 'the other is CONFLICT');
+  const winner = (race.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<SubscriptionRecord>).value;
+  expectEqual(await h.store.getSubscription('sia'), winner, 'the winner is stored');
+  expectEqual(await h.store.subscriptionHistory('sia'), [v1, v2, winner], 'every saved version, oldest first');
+  expectEqual(await h.store.subscriptionHistory('nobody'), [], 'no history');
+
+  // Announcing a state is the billing service's job (it knows which states are provider events).
+  expectEqual(await outboxRows(h, 'subscription.updated'), [], 'saving writes no outbox row');
+});
+
+billingTest('listDueSubscriptions: period ended, or past due since the grace start; never canceled ones', async (h) => {
+  await customers(h, { ada: 'starter', bea: 'starter', cal: 'starter', dan: 'starter', eve: 'starter', fay: 'starter' });
+  const save = (customerId: string, fields: Partial<SubscriptionRecord>) =>
+    h.store.saveSubscription(subscription(h, customerId, fields), null);
+  const bea = await save('bea', { currentPeriodEnd: h.later(DAY) });
+  const ada = await save('ada', { currentPeriodEnd: h.later(DAY) });
+  const cal = await save('cal', { currentPeriodEnd: h.later(2 * DAY) });
+  await save('dan', { currentPeriodEnd: h.later(DAY), status: 'canceled' });
+  const eve = await save('eve', { currentPeriodEnd: h.later(20 * DAY), status: 'past_due', pastDueSince: h.later(-3 * DAY) });
+  await save('fay', { currentPeriodEnd: h.later(30 * DAY), status: 'trialing', trialEnd: h.later(30 * DAY) });
+  const due = async (periodEndBefore: Date, pastDueBefore: Date, limit = 10) =>
+    (await h.store.listDueSubscriptions({ periodEndBefore, pastDueBefore, limit })).map((s) => s.customerId);
+
+  expectEqual(await due(h.clock.now(), h.later(-7 * DAY)), [], 'nothing due yet');
+  expectEqual(await due(h.later(DAY), h.later(-7 * DAY)), ['ada', 'bea'], 'the period end is inclusive; ties by customer id');
+  expectEqual(await due(h.later(DAY), h.later(-3 * DAY)), ['ada', 'bea', 'eve'], 'past due since the grace start, inclusive');
+  expectEqual(await due(h.later(2 * DAY), h.clock.now()), ['ada', 'bea', 'cal', 'eve'], 'by period end');
+  expectEqual(await due(h.later(2 * DAY), h.clock.now(), 2), ['ada', 'bea'], 'limit');
+  expectEqual(
+    await h.store.listDueSubscriptions({ periodEndBefore: h.later(DAY), pastDueBefore: h.later(-7 * DAY), limit: 1 }),
+    [ada],
+    'whole records',
+  );
+  expectTrue(bea.version === 1 && cal.version === 1 && eve.status === 'past_due', 'saved');
+  await expectError(h.store.listDueSubscriptions({ periodEndBefore: h.clock.now(), pastDueBefore: h.clock.now(), limit: 0 }), 'VALIDATION');
+});
+
+billingTest('recordProviderEvent is true the first time an event id is seen, false after', async (h) => {
+  const event = { provider: 'stripe', eventId: 'evt_1', type: 'invoice.paid', at: h.clock.now() };
+  expectEqual(await h.store.recordProviderEvent(event), true, 'first');
+  expectEqual(await h.store.recordProviderEvent({ ...event, at: h.later(HOUR) }), false, 'again');
+  expectEqual(await h.store.recordProviderEvent({ ...event, provider: 'lago' }), true, 'the same id from another provider');
+  const concurrent = await Promise.all(Array.from({ length: 8 }, () => h.store.recordProviderEvent({ ...event, eventId: 'evt_2' })));
+  expectEqual(concurrent.filter(Boolean).length, 1, 'concurrent deliveries: one is first');
+  await expectError(h.store.recordProviderEvent({ ...event, eventId: '' }), 'VALIDATION', 'blank event id');
+});
+
+billingTest('coupons: create, read case-insensitively, list newest first, switch off; a duplicate code is CONFLICT', async (h) => {
+  const welcome = await h.store.createCoupon(creditCoupon('welcome10', credits(10n), 30, { maxRedemptions: 100 }), h.clock.now());
+  expectEqual(
+    welcome,
+    {
+      code: 'WELCOME10',
+      benefit: { type: 'credits', amountMicros: credits(10n), expiresInDays: 30 },
+      maxRedemptions: 100,
+      expiresAt: null,
+      tiers: [],
+      redemptions: 0,
+      active: true,
+      createdAt: h.clock.now(),
+    },
+    'stored upper-case',
+  );
+  expectEqual(await h.store.getCoupon('Welcome10'), welcome, 'read in any case');
+  expectEqual(await h.store.getCoupon('NOPE'), null, 'unknown');
+  expectEqual(await h.store.getCoupon('not a code!'), null, 'not even a code');
+  h.clock.advance(MINUTE);
+  const half = await h.store.createCoupon(
+    percentCoupon('HALF-OFF_2', 5000, 3, { tiers: ['starter', 'professional'], expiresAt: h.later(DAY) }),
+    h.clock.now(),
+  );
+  expectEqual(
+    { benefit: half.benefit, tiers: half.tiers, expiresAt: half.expiresAt },
+    {
+      benefit: { type: 'percent_off', percentOffBps: 5000, durationPeriods: 3 },
+      tiers: ['starter', 'professional'],
+      expiresAt: h.later(DAY),
+    },
+    'percent-off coupon',
+  );
+  expectEqual(await h.store.listCoupons({ limit: 10 }), [half, welcome], 'newest first');
+  expectEqual(await h.store.listCoupons({ limit: 1 }), [half], 'limit');
+  const off = await h.store.setCouponActive('half-off_2', false);
+  expectEqual(off, { ...half, active: false }, 'switched off');
+  expectEqual(await h.store.setCouponActive('HALF-OFF_2', true), half, 'and on again');
+
+  const scope = { coupons: ['WELCOME10', 'HALF-OFF_2'] };
+  const at = h.clock.now();
+  await expectRefused(h, scope, 'CONFLICT', [
+    ['the same code', () => h.store.createCoupon(creditCoupon('WELCOME10', credits(1n), null), at)],
+    ['the same code in lower case', () => h.store.createCoupon(percentCoupon('welcome10', 100, 1), at)],
+  ]);
+  await expectRefused(h, scope, 'COUPON_NOT_FOUND', [['switching an unknown coupon', () => h.store.setCouponActive('GHOST', false)]]);
+  const tooBig = 10n ** 15n + 1n;
+  await expectRefused(h, scope, 'VALIDATION', [
+    ['a blank code', () => h.store.createCoupon(creditCoupon('', credits(1n), null), at)],
+    ['a code with a space', () => h.store.createCoupon(creditCoupon('TWO WORDS', credits(1n), null), at)],
+    ['a code with punctuation', () => h.store.createCoupon(creditCoupon('FREE!', credits(1n), null), at)],
+    ['a code starting with a dash', () => h.store.createCoupon(creditCoupon('-X', credits(1n), null), at)],
+    ['a code of 65 characters', () => h.store.createCoupon(creditCoupon('A'.repeat(65), credits(1n), null), at)],
+    ['zero credits', () => h.store.createCoupon(creditCoupon('ZERO', 0n, null), at)],
+    ['negative credits', () => h.store.createCoupon(creditCoupon('NEG', -credits(1n), null), at)],
+    ['credits above 10^15', () => h.store.createCoupon(creditCoupon('HUGE', tooBig, null), at)],
+    ['zero days', () => h.store.createCoupon(creditCoupon('DAYS', credits(1n), 0), at)],
+    ['fractional days', () => h.store.createCoupon(creditCoupon('DAYS', credits(1n), 1.5), at)],
+    ['0 % off', () => h.store.createCoupon(percentCoupon('PCT', 0, 1), at)],
+    ['more than 100 % off', () => h.store.createCoupon(percentCoupon('PCT', 10_001, 1), at)],
+    ['fractional basis points', () => h.store.createCoupon(percentCoupon('PCT', 12.5, 1), at)],
+    ['zero periods', () => h.store.createCoupon(percentCoupon('PCT', 100, 0), at)],
+    ['an unknown benefit', () => h.store.createCoupon({ ...percentCoupon('PCT', 100, 1), benefit: { type: 'free' } as never }, at)],
+    ['zero redemptions', () => h.store.createCoupon(creditCoupon('MAX', credits(1n), null, { maxRedemptions: 0 }), at)],
+    ['expired at creation', () => h.store.createCoupon(creditCoupon('LATE', credits(1n), null, { expiresAt: at }), at)],
+    ['a blank tier', () => h.store.createCoupon(creditCoupon('TIER', credits(1n), null, { tiers: [''] }), at)],
+    ['a bad code to switch', () => h.store.setCouponActive('no way', true)],
+  ]);
+  expectEqual(await h.store.getCoupon('PCT'), null, 'nothing was created');
+  expectEqual(await h.store.createCoupon(percentCoupon('PCT', 10_000, 1), at).then((c) => c.code), 'PCT', '100 % is allowed');
+});
+
+billingTest('redeemCoupon: credit coupons grant a coupon bucket, percent-off grants nothing; every refusal has its code', async (h) => {
+  await customers(h, { ana: 'starter', ben: 'professional' });
+  const at = h.clock.now();
+  await h.store.createCoupon(creditCoupon('CREDIT5', credits(5n), 30), at);
+  await h.store.createCoupon(percentCoupon('PRO20', 2000, 2, { tiers: ['professional'] }), at);
+  await h.store.createCoupon(creditCoupon('ONCE', credits(1n), null, { maxRedemptions: 1 }), at);
+  await h.store.createCoupon(creditCoupon('SOON', credits(1n), null, { expiresAt: h.later(HOUR) }), at);
+
+  const redeemed = await redeem(h, 'credit5', 'ana', 'starter', 'redeem-ana');
+  const grant = redeemed.grant;
+  if (!grant) throw new ConformanceFailure('a credit coupon grants credits');
+  expectEqual(
+    redeemed.redemption,
+    {
+      id: redeemed.redemption.id,
+      code: 'CREDIT5',
+      customerId: 'ana',
+      benefit: { type: 'credits', amountMicros: credits(5n), expiresInDays: 30 },
+      bucketId: grant.bucket.id,
+      createdAt: at,
+    },
+    'redemption',
+  );
+  expectEqual(
+    {
+      kind: grant.bucket.kind,
+      granted: grant.bucket.grantedMicros,
+      remaining: grant.bucket.remainingMicros,
+      expiresAt: grant.bucket.expiresAt,
+    },
+    { kind: 'coupon', granted: credits(5n), remaining: credits(5n), expiresAt: h.later(30 * DAY) },
+    'a coupon bucket that expires 30 days after the redemption',
+  );
+  expectEqual(
+    grant.entries.map(line),
+    [expected('grant', 'system:coupons', 'customer:ana', credits(5n), grant.bucket.id, credits(5n))],
+    'the grant entry',
+  );
+  expectEqual((await h.tally.balance('ana')).balanceMicros, credits(5n), 'the balance includes the coupon');
+  expectEqual(redeemed.replayed, false, 'fresh');
+  expectEqual(
+    await redeem(h, 'credit5', 'ana', 'starter', 'redeem-ana'),
+    { ...redeemed, replayed: true, grant: { ...grant, replayed: true } },
+    'the same key and request replay the first result',
+  );
+
+  const percent = await redeem(h, 'PRO20', 'ben', 'professional');
+  expectEqual(
+    { grant: percent.grant, bucketId: percent.redemption.bucketId, benefit: percent.redemption.benefit },
+    { grant: null, bucketId: null, benefit: { type: 'percent_off', percentOffBps: 2000, durationPeriods: 2 } },
+    'percent-off grants nothing',
+  );
+  expectEqual(await allEntries(h.store, { customerId: 'ben' }), [], 'and writes no entries');
+  await redeem(h, 'ONCE', 'ana', 'starter');
+
+  const scope = { customers: ['ana', 'ben'], coupons: ['CREDIT5', 'PRO20', 'ONCE', 'SOON'] };
+  await expectRefused(h, scope, 'IDEMPOTENCY_CONFLICT', [
+    ['the same key for another coupon', () => redeem(h, 'SOON', 'ana', 'starter', 'redeem-ana')],
+  ]);
+  await expectRefused(h, scope, 'COUPON_ALREADY_REDEEMED', [
+    ['once per customer', () => redeem(h, 'CREDIT5', 'ana', 'starter')],
+    ['once per customer, whatever the case', () => redeem(h, 'Credit5', 'ana', 'starter')],
+  ]);
+  await expectRefused(h, scope, 'COUPON_NOT_APPLICABLE', [
+    ['a professional-only coupon on starter', () => redeem(h, 'PRO20', 'ana', 'starter')],
+  ]);
+  await expectRefused(h, scope, 'COUPON_EXHAUSTED', [['no redemptions left', () => redeem(h, 'ONCE', 'ben', 'professional')]]);
+  await expectRefused(h, scope, 'COUPON_NOT_FOUND', [['an unknown code', () => redeem(h, 'NOPE', 'ben', 'professional')]]);
+  await expectRefused(h, scope, 'NOT_FOUND', [['an unknown customer', () => redeem(h, 'CREDIT5', 'ghost', 'starter')]]);
+  await expectRefused(h, scope, 'VALIDATION', [['a malformed code', () => redeem(h, 'no such code!', 'ben', 'professional')]]);
+  await h.store.setCouponActive('CREDIT5', false);
+  await expectRefused(h, scope, 'COUPON_NOT_FOUND', [['a switched-off coupon', () => redeem(h, 'CREDIT5', 'ben', 'professional')]]);
+  await h.store.setCouponActive('CREDIT5', true);
+  h.clock.advance(HOUR);
+  await expectRefused(h, scope, 'COUPON_EXPIRED', [['at its expiry time', () => redeem(h, 'SOON', 'ben', 'professional')]]);
+  const later = await redeem(h, 'CREDIT5', 'ben', 'professional');
+  expectEqual(later.grant?.bucket.expiresAt, h.later(30 * DAY), 'switched on again, redeemable');
+
+  expectEqual(
+    [
+      (await h.store.getCoupon('CREDIT5'))?.redemptions,
+      (await h.store.getCoupon('ONCE'))?.redemptions,
+      (await h.store.getCoupon('SOON'))?.redemptions,
+    ],
+    [2, 1, 0],
+    'redemptions counted once each',
+  );
+  expectEqual(
+    (await h.store.listRedemptions({ customerId: 'ana', limit: 10 })).map((r) => r.code),
+    ['ONCE', 'CREDIT5'],
+    "ana's redemptions, newest first",
+  );
+  expectEqual(
+    (await h.store.listRedemptions({ code: 'credit5', limit: 10 })).map((r) => r.customerId),
+    ['ben', 'ana'],
+    'redemptions of a coupon',
+  );
+  expectEqual(
+    (await h.store.listRedemptions({ limit: 1 })).map((r) => r.id),
+    [later.redemption.id],
+    'limit',
+  );
+  expectEqual(await h.store.listRedemptions({ code: 'not a code', limit: 10 }), [], 'no such code');
+
+  const rows = await outboxRows(h, 'coupon.redeemed');
+  expectEqual(
+    rows.find((r) => r.dedupeKey === 'coupon.redeemed:CREDIT5:ana'),
+    {
+      dedupeKey: 'coupon.redeemed:CREDIT5:ana',
+      createdAt: at,
+      payload: {
+        customerId: 'ana',
+        code: 'CREDIT5',
+        benefit: { type: 'credits', amountMicros: credits(5n).toString(), expiresInDays: 30 },
+        redemptionId: redeemed.redemption.id,
+        at,
+      },
+    },
+    'coupon.redeemed row',
+  );
+  expectEqual(rows.length, 4, 'one coupon.redeemed row per redemption');
+  expectTrue(
+    (await outboxRows(h, 'credits.granted')).some((r) => r.dedupeKey === `credits.granted:${grant.operationId}`),
+    'the grant announced itself like any grant',
+  );
+
+  h.clock.set(h.later(30 * DAY - HOUR));
+  const ana = await h.tally.balance('ana');
+  expectEqual(
+    { balance: ana.balanceMicros, buckets: ana.buckets.map((b) => b.kind) },
+    { balance: credits(1n), buckets: ['coupon'] },
+    "the 30-day coupon bucket expired; ONCE's (no expiry) is left",
+  );
+  await expectCleanAudit(h, 'coupons');
+});
+
+billingTest('50 concurrent redemptions of a coupon with 10 uses left: exactly 10 succeed', async (h) => {
+  const racers = Array.from({ length: 50 }, (_, i) => `racer${String(i).padStart(2, '0')}`);
+  await customers(h, Object.fromEntries([...racers, 'early1', 'early2'].map((id) => [id, 'starter'])));
+  await h.store.createCoupon(creditCoupon('RUSH', credits(1n), null, { maxRedemptions: 12 }), h.clock.now());
+  await redeem(h, 'RUSH', 'early1', 'starter');
+  await redeem(h, 'RUSH', 'early2', 'starter');
+  const outcomes = await Promise.allSettled(racers.map((customerId) => redeem(h, 'RUSH', customerId, 'starter')));
+  const winners = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [racers[i] as string] : []));
+  expectEqual(winners.length, 10, 'winners');
+  expectTrue(
+    outcomes.every((o) => o.status === 'fulfilled' || TallyError.is(o.reason, 'COUPON_EXHAUSTED')),
+    'every loser is COUPON_EXHAUSTED',
+  );
+  expectEqual((await h.store.getCoupon('RUSH'))?.redemptions, 12, 'the count stops at the maximum');
+  expectEqual(
+    (await h.store.listRedemptions({ code: 'RUSH', limit: 100 })).map((r) => r.customerId).sort(),
+    [...winners, 'early1', 'early2'].sort(),
+    'one redemption per winner',
+  );
+  for (const customerId of racers) {
+    const balance = (await h.tally.balance(customerId)).balanceMicros;
+    expectEqual(balance, winners.includes(customerId) ? credits(1n) : 0n, `${customerId}'s balance`);
+  }
+  const report = await expectCleanAudit(h, 'after the race');
+  expectEqual(report.systemBalances['system:coupons'], -credits(12n), 'system:coupons');
+});
+
+billingTest('purchaseCredits grants a purchased bucket once per payment id, whatever the key', async (h) => {
+  await customers(h, { pia: 'starter', quin: 'starter' });
+  const at = h.clock.now();
+  const bought = await purchase(h, 'pia', 'pi_1', 1000n, credits(10n), 'buy-pia');
+  expectEqual(
+    bought.purchase,
+    {
+      paymentId: 'pi_1',
+      customerId: 'pia',
+      packId: 'pack_10',
+      priceCents: 1000n,
+      creditsMicros: credits(10n),
+      bucketId: bought.grant.bucket.id,
+      refundedCents: 0n,
+      clawedBackMicros: 0n,
+      createdAt: at,
+    },
+    'purchase',
+  );
+  expectEqual(
+    { kind: bought.grant.bucket.kind, expiresAt: bought.grant.bucket.expiresAt, replayed: bought.replayed },
+    { kind: 'purchased', expiresAt: null, replayed: false },
+    'a purchased bucket without expiry',
+  );
+  expectEqual(
+    bought.grant.entries.map(line),
+    [expected('grant', 'system:purchases', 'customer:pia', credits(10n), bought.grant.bucket.id, credits(10n))],
+    'the grant entry',
+  );
+  const replay = { ...bought, replayed: true, grant: { ...bought.grant, replayed: true } };
+  h.clock.advance(MINUTE);
+  expectEqual(await purchase(h, 'pia', 'pi_1', 1000n, credits(10n), 'buy-pia'), replay, 'the same key replays');
+  expectEqual(await purchase(h, 'pia', 'pi_1', 1000n, credits(10n), 'webhook-pi_1'), replay, 'another key for the payment replays too');
+  expectEqual(await purchase(h, 'pia', 'pi_1', 1000n, credits(10n), 'webhook-pi_1'), replay, 'and that key keeps replaying');
+  expectEqual(await h.store.getPurchase('pi_1'), bought.purchase, 'getPurchase');
+  expectEqual(await h.store.getPurchase('pi_404'), null, 'unknown payment');
+  expectEqual((await h.tally.balance('pia')).balanceMicros, credits(10n), 'credited once');
+
+  const scope = { customers: ['pia', 'quin'], payments: ['pi_1', 'pi_2'] };
+  await expectRefused(h, scope, 'CONFLICT', [
+    ['the payment for another customer', () => purchase(h, 'quin', 'pi_1', 1000n, credits(10n))],
+    ['the payment for other credits', () => purchase(h, 'pia', 'pi_1', 1000n, credits(11n))],
+  ]);
+  await expectRefused(h, scope, 'IDEMPOTENCY_CONFLICT', [
+    ['the key for another payment', () => purchase(h, 'pia', 'pi_2', 1000n, credits(10n), 'buy-pia')],
+  ]);
+  await expectRefused(h, scope, 'NOT_FOUND', [['an unknown customer', () => purchase(h, 'ghost', 'pi_2', 1000n, credits(10n))]]);
+  await expectRefused(h, scope, 'VALIDATION', [
+    ['a free pack', () => purchase(h, 'quin', 'pi_2', 0n, credits(10n))],
+    ['a pack of no credits', () => purchase(h, 'quin', 'pi_2', 1000n, 0n)],
+    ['negative credits', () => purchase(h, 'quin', 'pi_2', 1000n, -1n)],
+    ['credits above 10^15', () => purchase(h, 'quin', 'pi_2', 1000n, 10n ** 15n + 1n)],
+    ['a blank payment id', () => purchase(h, 'quin', '', 1000n, credits(10n))],
+  ]);
+  const granted = await outboxRows(h, 'credits.granted');
+  expectEqual(
+    granted.map((r) => r.dedupeKey),
+    [`credits.granted:${bought.grant.operationId}`],
+    'one credits.granted row',
+  );
+  const report = await expectCleanAudit(h, 'purchases');
+  expectEqual(report.systemBalances['system:purchases'], -credits(10n), 'system:purchases');
+});
+
+billingTest('refundPurchase claws back only the unspent part: proportional, cumulative, capped by the bucket', async (h) => {
+  await customers(h, { rae: 'starter', sol: 'starter', tia: 'starter' });
+  await grant(h, 'rae', 'allowance', credits(5n), h.later(30 * DAY));
+  const pack = await purchase(h, 'rae', 'pi_rae', 1000n, credits(10n));
+  await h.tally.spend({ customerId: 'rae', amountMicros: credits(9n), idempotencyKey: key('spend') });
+  // The allowance drains first (it expires); the pack gave 4 of its 10 credits.
+
+  const half = await refund(h, 'pi_rae', 500n, 'refund-rae-500');
+  expectEqual(
+    {
+      clawed: half.clawedBackMicros,
+      refunded: half.purchase.refundedCents,
+      total: half.purchase.clawedBackMicros,
+      replayed: half.replayed,
+    },
+    { clawed: credits(5n), refunded: 500n, total: credits(5n), replayed: false },
+    'half the price refunded: half the credits, all still unspent',
+  );
+  const clawbacks = await allEntries(h.store, { customerId: 'rae', kinds: ['clawback'] });
+  expectEqual(
+    clawbacks.map(line),
+    [expected('clawback', 'customer:rae', 'system:purchases', credits(5n), pack.grant.bucket.id, -credits(5n))],
+    'a clawback entry against the pack bucket',
+  );
+  expectEqual(await refund(h, 'pi_rae', 500n, 'refund-rae-500'), { ...half, replayed: true }, 'the same key replays');
+  const stale = await refund(h, 'pi_rae', 300n);
+  expectEqual(
+    { clawed: stale.clawedBackMicros, refunded: stale.purchase.refundedCents },
+    { clawed: 0n, refunded: 500n },
+    'an older, smaller cumulative figure changes nothing',
+  );
+  const full = await refund(h, 'pi_rae', 1000n);
+  expectEqual(
+    { clawed: full.clawedBackMicros, refunded: full.purchase.refundedCents, total: full.purchase.clawedBackMicros },
+    { clawed: credits(1n), refunded: 1000n, total: credits(6n) },
+    'the rest of the refund takes only what is left: 6 of 10 clawed back, the 4 spent stay spent',
+  );
+  const rae = await h.tally.balance('rae');
+  expectEqual({ balance: rae.balanceMicros, buckets: rae.buckets }, { balance: 0n, buckets: [] }, 'nothing left');
+  expectEqual(await h.store.getPurchase('pi_rae'), full.purchase, 'stored');
+
+  // Proportional, rounded down, and the rounding made up by the next refund.
+  await purchase(h, 'sol', 'pi_sol', 999n, credits(10n));
+  expectEqual((await refund(h, 'pi_sol', 333n)).clawedBackMicros, 3_333_333n, '10 credits × 333/999, rounded down');
+  expectEqual((await refund(h, 'pi_sol', 999n)).clawedBackMicros, 6_666_667n, 'the full refund takes the rest');
+  expectEqual((await h.tally.balance('sol')).balanceMicros, 0n, 'sol has nothing left');
+
+  // A pack spent to the last micro: the refund claws back nothing and writes no entry.
+  await purchase(h, 'tia', 'pi_tia', 500n, credits(2n));
+  await h.tally.spend({ customerId: 'tia', amountMicros: credits(2n), idempotencyKey: key('spend') });
+  const spent = await refund(h, 'pi_tia', 500n);
+  expectEqual(
+    { clawed: spent.clawedBackMicros, refunded: spent.purchase.refundedCents },
+    { clawed: 0n, refunded: 500n },
+    'a fully spent pack',
+  );
+  expectEqual(await allEntries(h.store, { customerId: 'tia', kinds: ['clawback'] }), [], 'no clawback entry');
+
+  const scope = { customers: ['rae', 'sol', 'tia'], payments: ['pi_rae', 'pi_sol', 'pi_tia'] };
+  await expectRefused(h, scope, 'NOT_FOUND', [['an unknown payment', () => refund(h, 'pi_404', 100n)]]);
+  await expectRefused(h, scope, 'VALIDATION', [
+    ['more than the price', () => refund(h, 'pi_sol', 1000n)],
+    ['a negative refund', () => refund(h, 'pi_sol', -1n)],
+  ]);
+  await expectRefused(h, scope, 'IDEMPOTENCY_CONFLICT', [
+    ['the key for another amount', () => refund(h, 'pi_rae', 400n, 'refund-rae-500')],
+  ]);
+
+  const rows = await outboxRows(h, 'credits.clawed_back');
+  expectEqual(
+    rows.map((r) => r.dedupeKey),
+    [
+      'credits.clawed_back:pi_rae:500',
+      'credits.clawed_back:pi_rae:1000',
+      'credits.clawed_back:pi_sol:333',
+      'credits.clawed_back:pi_sol:999',
+    ],
+    'one row per refund that took credits',
+  );
+  expectEqual(
+    rows[0]?.payload,
+    {
+      customerId: 'rae',
+      paymentId: 'pi_rae',
+      amountMicros: credits(5n).toString(),
+      balanceMicros: credits(1n).toString(),
+      at: h.clock.now(),
+    },
+    'credits.clawed_back payload',
+  );
+  expectEqual((await h.tally.transactions({ kinds: ['clawback'] })).items.length, 4, 'the facade lists clawback entries');
+  const report = await expectCleanAudit(h, 'refunds');
+  expectEqual(report.systemBalances['system:purchases'], -credits(22n) + credits(6n) + credits(10n), 'system:purchases');
+});
+
+billingTest('auto-recharge: settings are saved per customer; claims are counted per month up to the cap', async (h) => {
+  await customers(h, { ari: 'starter' });
+  expectEqual(await h.store.getAutoRecharge('ari'), null, 'none yet');
+  const settings = {
+    customerId: 'ari',
+    enabled: true,
+    thresholdMicros: credits(2n),
+    packId: 'pack_10',
+    maxPerMonth: 3,
+    updatedAt: h.clock.now(),
+  };
+  expectEqual(await h.store.saveAutoRecharge(settings), settings, 'saved');
+  h.clock.advance(HOUR);
+  const changed = { ...settings, enabled: false, maxPerMonth: 5, updatedAt: h.clock.now() };
+  expectEqual(await h.store.saveAutoRecharge(changed), changed, 'replaced');
+  expectEqual(await h.store.getAutoRecharge('ari'), changed, 'read back');
+
+  const scope = { customers: ['ari'] };
+  await expectRefused(h, scope, 'NOT_FOUND', [
+    ['settings for an unknown customer', () => h.store.saveAutoRecharge({ ...settings, customerId: 'ghost' })],
+    [
+      'a claim for an unknown customer',
+      () => h.store.claimAutoRecharge({ customerId: 'ghost', month: '2026-11', maxPerMonth: 3, at: h.clock.now() }),
+    ],
+  ]);
+  await expectRefused(h, scope, 'VALIDATION', [
+    ['a negative threshold', () => h.store.saveAutoRecharge({ ...settings, thresholdMicros: -1n })],
+    ['a negative cap', () => h.store.saveAutoRecharge({ ...settings, maxPerMonth: -1 })],
+    ['a blank pack', () => h.store.saveAutoRecharge({ ...settings, packId: '' })],
+    ['month 13', () => h.store.claimAutoRecharge({ customerId: 'ari', month: '2026-13', maxPerMonth: 3, at: h.clock.now() })],
+    ['a date for a month', () => h.store.claimAutoRecharge({ customerId: 'ari', month: '2026-11-01', maxPerMonth: 3, at: h.clock.now() })],
+  ]);
+
+  const claim = (month: string, maxPerMonth: number) =>
+    h.store.claimAutoRecharge({ customerId: 'ari', month, maxPerMonth, at: h.clock.now() });
+  expectEqual(
+    [await claim('2026-11', 3), await claim('2026-11', 3), await claim('2026-11', 3), await claim('2026-11', 3)],
+    [1, 2, 3, null],
+    'capped at 3',
+  );
+  expectEqual(await claim('2026-11', 4), 4, 'a higher cap allows one more');
+  expectEqual(await claim('2026-12', 3), 1, 'a new month starts again');
+  expectEqual(await claim('2027-02', 0), null, 'a cap of 0 allows none');
+  const concurrent = await Promise.all(Array.from({ length: 20 }, () => claim('2027-01', 5)));
+  expectEqual(
+    concurrent.filter((n) => n !== null).sort((a, b) => (a as number) - (b as number)),
+    [1, 2, 3, 4, 5],
+    '20 concurrent claims, cap 5: five counted, once each',
+  );
+  expectEqual(concurrent.filter((n) => n === null).length, 15, 'the rest refused');
+});
+
+billingTest('retryOutbox puts a dead letter back in the queue in id order; anything else is NOT_FOUND', async (h) => {
+  const at = h.clock.now();
+  const first = await h.store.enqueueOutbox({ topic: 'test.r', payload: '{"n":1}', dedupeKey: 'r1', at });
+  const second = await h.store.enqueueOutbox({ topic: 'test.r', payload: '{"n":2}', dedupeKey: 'r2', at });
+  const delivered = await h.store.enqueueOutbox({ topic: 'test.r', payload: '{"n":3}', dedupeKey: 'r3', at });
+  if (!first || !second || !delivered) throw new ConformanceFailure('enqueue returned null for new keys');
+  const claim = async (limit = 10) =>
+    (await h.store.claimOutbox({ limit, leaseUntil: h.later(30 * SECOND), at: h.clock.now(), topics: ['test.r'] })).map((m) => m.id);
+  expectEqual((await claim()).length, 3, 'all claimed');
+  await h.store.failOutbox(first.id, 'sink rejected it', null, h.clock.now());
+  await h.store.completeOutbox(delivered.id, h.clock.now());
+  await expectError(h.store.retryOutbox(second.id, h.clock.now()), 'NOT_FOUND', 'a live message');
+  await expectError(h.store.retryOutbox(delivered.id, h.clock.now()), 'NOT_FOUND', 'a delivered message');
+  await expectError(h.store.retryOutbox('999999', h.clock.now()), 'NOT_FOUND', 'an unknown id');
+  await expectError(h.store.retryOutbox('abc', h.clock.now()), 'NOT_FOUND', 'not an id');
+
+  h.clock.advance(MINUTE);
+  await h.store.retryOutbox(first.id, h.later(MINUTE));
+  const [row] = (await h.store.listOutbox({ limit: 10 })).filter((m) => m.id === first.id);
+  expectEqual(
+    row && { dead: row.dead, attempts: row.attempts, availableAt: row.availableAt, lastError: row.lastError, deliveredAt: row.deliveredAt },
+    { dead: false, attempts: 0, availableAt: h.later(MINUTE), lastError: 'sink rejected it', deliveredAt: null },
+    'back in the queue, attempts reset, the last error kept',
+  );
+  expectEqual(await h.store.listOutbox({ dead: true, limit: 10 }), [], 'no dead letters left');
+  await expectError(h.store.retryOutbox(first.id, h.clock.now()), 'NOT_FOUND', 'no longer dead');
+  expectEqual(await claim(), [second.id], 'not available before its time');
+  h.clock.advance(MINUTE);
+  expectEqual(await claim(1), [first.id], 'then claimed first: the queue is in id order');
+});
+
+billingTest('transaction(fn) rolls back billing writes with everything else', async (h) => {
+  await customers(h, { uma: 'starter' });
+  await h.store.createCoupon(creditCoupon('TXN', credits(3n), null, { maxRedemptions: 5 }), h.clock.now());
+  const failure = new Error('abort');
+  const scope = { customers: ['uma'], coupons: ['TXN', 'TXN2'], payments: ['pi_tx'] };
+  const before = await observeBilling(h, scope);
+  const outcome = await h.store
+    .transaction(async (tx) => {
+      const at = h.clock.now();
+      await tx.saveSubscription(subscription(h, 'uma'), null);
+      await tx.createCoupon(creditCoupon('TXN2', credits(1n), null), at);
+      await tx.setCouponActive('TXN', false);
+      await tx.setCouponActive('TXN', true);
+      await tx.redeemCoupon({
+        code: 'TXN',
+        customerId: 'uma',
+        tier: 'starter',
+        at,
+        idempotencyKey: 'tx-redeem',
+        request: canonicalJson({ code: 'TXN', customerId: 'uma', tier: 'starter' }),
+      });
+      const bought = await tx.purchaseCredits({
+        paymentId: 'pi_tx',
+        customerId: 'uma',
+        packId: 'pack_10',
+        priceCents: 100n,
+        creditsMicros: credits(1n),
+        at,
+        idempotencyKey: 'tx-buy',
+        request: canonicalJson({ paymentId: 'pi_tx' }),
+      });
+      await tx.refundPurchase({
+        paymentId: 'pi_tx',
+        refundedCents: 100n,
+        at,
+        idempotencyKey: 'tx-refund',
+        request: canonicalJson({ n: 1 }),
+      });
+      await tx.recordProviderEvent({ provider: 'stripe', eventId: 'evt_tx', type: 'invoice.paid', at });
+      await tx.saveAutoRecharge({
+        customerId: 'uma',
+        enabled: true,
+        thresholdMicros: 1n,
+        packId: 'pack_10',
+        maxPerMonth: 2,
+        updatedAt: at,
+      });
+      await tx.claimAutoRecharge({ customerId: 'uma', month: '2026-11', maxPerMonth: 2, at });
+      expectEqual(bought.purchase.paymentId, 'pi_tx', 'inside the transaction');
+      throw failure;
+    })
+    .then(
+      () => 'committed',
+      (error: unknown) => error,
+    );
+  expectTrue(outcome === failure, 'the transaction rejects with the error fn threw');
+  expectEqual(JSON.parse(await observeBilling(h, scope)), JSON.parse(before), 'everything rolled back');
+  expectEqual(
+    await h.store.recordProviderEvent({ provider: 'stripe', eventId: 'evt_tx', type: 'invoice.paid', at: h.clock.now() }),
+    true,
+    'the event is new again',
+  );
+  expectEqual(
+    await h.store.claimAutoRecharge({ customerId: 'uma', month: '2026-11', maxPerMonth: 2, at: h.clock.now() }),
+    1,
+    'the claim was undone',
+  );
+  const redeemed = await redeem(h, 'TXN', 'uma', 'starter', 'tx-redeem-2');
+  expectEqual(redeemed.grant?.balance.balanceMicros, credits(3n), 'the coupon is redeemable again');
+  expectEqual((await h.store.getCoupon('TXN'))?.redemptions, 1, 'counted once');
+  await expectCleanAudit(h, 'after the rollback');
+});
+
 /** Every case, for runners other than `runStoreConformance` (the simulation, a bun or deno harness). */
-export const storeConformanceCases: ReadonlyArray<ConformanceCase> = cases;
+export const storeConformanceCases: ReadonlyArray<ConformanceCase> = [...cases, ...billingCases];
 
 /** Registers one test per case; each gets a fresh store from `factory`, cleaned up afterwards. */
 export function runStoreConformance(factory: StoreFactory, runner: ConformanceRunner, timeoutMs = 30_000): void {
-  runner.describe('store conformance', () => {
-    for (const conformanceCase of storeConformanceCases) {
+  const register = (list: ConformanceCase[]) => {
+    for (const conformanceCase of list) {
       runner.it(
         conformanceCase.name,
         async () => {
@@ -1374,5 +2152,9 @@ export function runStoreConformance(factory: StoreFactory, runner: ConformanceRu
         timeoutMs,
       );
     }
+  };
+  runner.describe('store conformance', () => {
+    register(cases);
+    runner.describe('billing', () => register(billingCases));
   });
 }

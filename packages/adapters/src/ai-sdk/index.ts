@@ -1,0 +1,2 @@
+// The AI SDK metering middleware lands here (issue 6).
+export {};

@@ -1,0 +1,2 @@
+export { createKeycloakClient, type KeycloakClient, type KeycloakClientOptions, type KeycloakUser } from './client.js';
+export { createKeycloakSink, KEYCLOAK_ATTRIBUTES, type KeycloakSink, type KeycloakSinkOptions } from './sink.js';
