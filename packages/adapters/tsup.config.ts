@@ -3,6 +3,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     openrouter: 'src/openrouter/index.ts',
+    'openrouter-testing': 'src/openrouter/testing.ts',
     postgres: 'src/postgres/index.ts',
     pglite: 'src/pglite/index.ts',
     stripe: 'src/stripe/index.ts',

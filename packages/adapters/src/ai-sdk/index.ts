@@ -1,2 +1,4 @@
-// The AI SDK metering middleware lands here (issue 6).
-export {};
+export { type ReportedCost, reportedCost, usdToNano } from './cost.js';
+export { estimatePromptTokens } from './estimate.js';
+export { type KeySource, type MeteredCall, type TallyMiddlewareOptions, tallyMiddleware } from './middleware.js';
+export { type ModelForInput, type ModelProvider, modelFor } from './model.js';

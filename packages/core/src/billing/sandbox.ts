@@ -92,7 +92,7 @@ export interface SandboxProviderOptions {
    * Called with every event the sandbox emits, in order, as it happens: hand it to
    * `billing.applyEvent`, or sign it with `webhook()` and POST it to your webhook route.
    */
-  onEvent?: (event: PaymentEvent) => Promise<void> | void;
+  onEvent?: (event: PaymentEvent) => unknown;
 }
 
 export type SandboxProvider = ReturnType<typeof createSandboxProvider>;
