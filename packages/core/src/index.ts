@@ -1,4 +1,5 @@
 export * from './billing/index.js';
+export * from './byok/index.js';
 export * from './catalog/index.js';
 export { TallyError, type TallyErrorCode, type TallyErrorIssue, type TallyErrorOptions } from './errors/index.js';
 export * from './ledger/index.js';
