@@ -32,3 +32,13 @@ export {
   type OpenRouterUpdateKeyInput,
 } from './client.js';
 export { type OpenRouterModel, type OpenRouterPrice, type OpenRouterPricing, parseOpenRouterPricing } from './pricing.js';
+export {
+  type DriftGroup,
+  type ReconciledCall,
+  type ReconcileOptions,
+  type ReconcileProgress,
+  type ReconcileReport,
+  type ReconcileTotals,
+  reconcileProviderCosts,
+  type UncheckedCall,
+} from './reconcile.js';
