@@ -14,6 +14,7 @@ import { createPGliteStore } from '@tally/adapters/pglite';
 import { createPostgresStore, type SqlStore } from '@tally/adapters/postgres';
 import { type ChargeInput, createTally, sampleCatalog, type Tally, type TallyStore } from '@tally/core';
 import pg from 'pg';
+import { benchDatabase, goal } from './support.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const WARMUP_MS = 500;
@@ -439,34 +440,7 @@ function worst(rows: SpendRow[], value: (r: SpendRow) => number): { value: numbe
   return found;
 }
 
-function goal(label: string, pass: boolean, detail: string): string {
-  return `- ${label}: **${pass ? 'PASS' : 'FAIL'}** (${detail})`;
-}
-
-let created = false;
-/** Drops the bench's database (idempotent); runs at the end, on errors and on Ctrl-C. */
-async function dropDatabase(): Promise<void> {
-  if (!created) return;
-  created = false;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  admin.on('error', () => {});
-  try {
-    await admin.connect();
-    await admin.query(`drop database if exists ${DATABASE} with (force)`);
-  } catch (error) {
-    console.error(`could not drop ${DATABASE}:`, error);
-    process.exitCode = 1;
-  } finally {
-    await admin.end().catch(() => {});
-  }
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`${signal}: dropping ${DATABASE}`);
-    void dropDatabase().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
+const database = benchDatabase(ADMIN_URL, DATABASE);
 
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -483,7 +457,7 @@ async function main(): Promise<void> {
     const s = settings.rows[0];
     await admin.query(`drop database if exists ${DATABASE} with (force)`);
     await admin.query(`create database ${DATABASE}`);
-    created = true;
+    database.created();
     adminOpen = false;
     await admin.end();
 
@@ -536,7 +510,7 @@ async function main(): Promise<void> {
     );
   } finally {
     if (adminOpen) await admin.end().catch(() => {});
-    await dropDatabase();
+    await database.drop();
   }
 }
 

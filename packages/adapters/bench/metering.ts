@@ -17,6 +17,7 @@ import { createMemoryStore, createTally, sampleCatalog, type Tally, type TallySt
 import { wrapLanguageModel } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import pg from 'pg';
+import { benchDatabase, goal } from './support.ts';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 20_000);
 const ADMIN_URL = process.env.TALLY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -248,33 +249,7 @@ function ledgerTable(rows: LedgerRow[]): string {
   ].join('\n');
 }
 
-function goal(label: string, pass: boolean, detail: string): string {
-  return `- ${label}: **${pass ? 'PASS' : 'FAIL'}** (${detail})`;
-}
-
-let created = false;
-async function dropDatabase(): Promise<void> {
-  if (!created) return;
-  created = false;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  admin.on('error', () => {});
-  try {
-    await admin.connect();
-    await admin.query(`drop database if exists ${DATABASE} with (force)`);
-  } catch (error) {
-    console.error(`could not drop ${DATABASE}:`, error);
-    process.exitCode = 1;
-  } finally {
-    await admin.end().catch(() => {});
-  }
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`${signal}: dropping ${DATABASE}`);
-    void dropDatabase().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
+const database = benchDatabase(ADMIN_URL, DATABASE);
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
@@ -297,7 +272,7 @@ async function main(): Promise<void> {
     version = (await admin.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]?.v ?? '?';
     await admin.query(`drop database if exists ${DATABASE} with (force)`);
     await admin.query(`create database ${DATABASE}`);
-    created = true;
+    database.created();
   } finally {
     await admin.end();
   }
@@ -316,7 +291,7 @@ async function main(): Promise<void> {
       await store.close();
     }
   } finally {
-    await dropDatabase();
+    await database.drop();
   }
 
   console.log(
@@ -350,6 +325,6 @@ async function main(): Promise<void> {
 
 main().catch(async (error) => {
   console.error(error);
-  await dropDatabase();
+  await database.drop();
   process.exitCode = 1;
 });
