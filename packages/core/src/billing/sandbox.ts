@@ -198,6 +198,38 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
     };
   }
 
+  const paidInvoice = (
+    sub: SandboxSubscription,
+    invoiceId: string,
+    billingReason: 'subscription_create' | 'subscription_cycle' | 'subscription_update',
+    lines: InvoiceLine[],
+    amountPaidCents: bigint,
+  ): EventBody => ({
+    type: 'invoice.paid',
+    customerId: sub.customerId,
+    providerSubscriptionId: sub.id,
+    invoiceId,
+    billingReason,
+    lines,
+    amountPaidCents,
+  });
+
+  const failedInvoice = (
+    sub: SandboxSubscription,
+    invoiceId: string,
+    attemptCount: number,
+    nextAttemptAt: Date | null,
+    amountDueCents: bigint,
+  ): EventBody => ({
+    type: 'invoice.payment_failed',
+    customerId: sub.customerId,
+    providerSubscriptionId: sub.id,
+    invoiceId,
+    attemptCount,
+    nextAttemptAt,
+    amountDueCents,
+  });
+
   const periodLine = (sub: SandboxSubscription): InvoiceLine => ({
     tier: sub.tier,
     proration: false,
@@ -225,15 +257,7 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
       const amountCents = renewalAmount(sub, tier.price);
       if (charge(customer)) {
         await emit(subscriptionState(sub));
-        await emit({
-          type: 'invoice.paid',
-          customerId: sub.customerId,
-          providerSubscriptionId: sub.id,
-          invoiceId,
-          billingReason: 'subscription_cycle',
-          lines,
-          amountPaidCents: amountCents,
-        });
+        await emit(paidInvoice(sub, invoiceId, 'subscription_cycle', lines, amountCents));
         return;
       }
       sub.status = 'past_due';
@@ -245,15 +269,7 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
         lines,
       };
       await emit(subscriptionState(sub));
-      await emit({
-        type: 'invoice.payment_failed',
-        customerId: sub.customerId,
-        providerSubscriptionId: sub.id,
-        invoiceId,
-        attemptCount: 1,
-        nextAttemptAt: sub.open.nextAttemptAt,
-        amountDueCents: amountCents,
-      });
+      await emit(failedInvoice(sub, invoiceId, 1, sub.open.nextAttemptAt, amountCents));
       return;
     }
     const open = sub.open;
@@ -276,29 +292,13 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
     if (charge(customer)) {
       sub.status = 'active';
       sub.open = null;
-      await emit({
-        type: 'invoice.paid',
-        customerId: sub.customerId,
-        providerSubscriptionId: sub.id,
-        invoiceId: open.invoiceId,
-        billingReason: 'subscription_cycle',
-        lines: open.lines,
-        amountPaidCents: open.amountCents,
-      });
+      await emit(paidInvoice(sub, open.invoiceId, 'subscription_cycle', open.lines, open.amountCents));
       await emit(subscriptionState(sub));
       return true;
     }
     const wait = RETRY_DAYS[open.attempts - 1];
     open.nextAttemptAt = wait === undefined ? null : new Date(at.getTime() + wait * 86_400_000);
-    await emit({
-      type: 'invoice.payment_failed',
-      customerId: sub.customerId,
-      providerSubscriptionId: sub.id,
-      invoiceId: open.invoiceId,
-      attemptCount: open.attempts,
-      nextAttemptAt: open.nextAttemptAt,
-      amountDueCents: open.amountCents,
-    });
+    await emit(failedInvoice(sub, open.invoiceId, open.attempts, open.nextAttemptAt, open.amountCents));
     return false;
   }
 
@@ -356,15 +356,7 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
       const invoiceId = nextId('in');
       const amountDueCents = change.amountDue.amount;
       if (!charge(customer)) {
-        await emit({
-          type: 'invoice.payment_failed',
-          customerId: sub.customerId,
-          providerSubscriptionId: sub.id,
-          invoiceId,
-          attemptCount: 1,
-          nextAttemptAt: null,
-          amountDueCents,
-        });
+        await emit(failedInvoice(sub, invoiceId, 1, null, amountDueCents));
         const failed: ImmediateUpgradeResult = {
           invoiceId,
           status: 'failed',
@@ -388,15 +380,7 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
         sub.periodEnd = change.newPeriod.end;
       }
       await emit(subscriptionState(sub));
-      await emit({
-        type: 'invoice.paid',
-        customerId: sub.customerId,
-        providerSubscriptionId: sub.id,
-        invoiceId,
-        billingReason: 'subscription_update',
-        lines,
-        amountPaidCents: amountDueCents,
-      });
+      await emit(paidInvoice(sub, invoiceId, 'subscription_update', lines, amountDueCents));
       const paid: ImmediateUpgradeResult = { invoiceId, status: 'paid', amountDueCents, hostedInvoiceUrl: null };
       byIdempotencyKey.set(input.idempotencyKey, paid);
       return paid;
@@ -541,15 +525,7 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
         checkoutId,
       });
       await emit(subscriptionState(sub));
-      await emit({
-        type: 'invoice.paid',
-        customerId: sub.customerId,
-        providerSubscriptionId: sub.id,
-        invoiceId: nextId('in'),
-        billingReason: 'subscription_create',
-        lines: [periodLine(sub)],
-        amountPaidCents: tier.price,
-      });
+      await emit(paidInvoice(sub, nextId('in'), 'subscription_create', [periodLine(sub)], tier.price));
     },
 
     /** Renews subscriptions whose period is over and retries open invoices that are due, as a biller's clock would. */

@@ -104,6 +104,32 @@ export function createBilling(options: CreateBillingOptions) {
   const fallbackTier = findTier(catalog, catalog.dunning.downgradeTo ?? (catalog.tiers[0] as Tier).id);
   const now = () => clock.now();
 
+  /** The customer at the payment provider: the one the subscription knows, or created (idempotently) now. */
+  async function providerCustomerOf(customerId: string, record: SubscriptionRecord | null): Promise<string> {
+    return record?.providerCustomerId ?? (await provider.ensureCustomer({ customerId })).providerCustomerId;
+  }
+
+  function findPack(packId: string): CatalogPack {
+    const pack = catalog.packs.find((p) => p.id === packId);
+    if (!pack) throw new TallyError('NOT_FOUND', `Unknown credit pack "${packId}"`, { details: { packId } });
+    return pack;
+  }
+
+  /** A paid pack's credits, once per payment id, whether the checkout event or an off-session charge reports it. */
+  async function creditPack(target: TallyStore, customerId: string, packId: string, paymentId: string, at: Date) {
+    const pack = findPack(packId);
+    return target.purchaseCredits({
+      paymentId,
+      customerId,
+      packId: pack.id,
+      priceCents: pack.price,
+      creditsMicros: pack.credits,
+      at,
+      idempotencyKey: `pack:${paymentId}`,
+      request: canonicalJson({ operation: 'purchase', customerId, packId: pack.id, paymentId }),
+    });
+  }
+
   /** Runs `fn` in one store transaction, with a ledger bound to it. */
   function atomically<T>(fn: (tx: TallyStore, ledger: Tally) => Promise<T>): Promise<T> {
     return store.transaction((tx) => fn(tx, createTally({ catalog, store: tx, clock })));
@@ -367,18 +393,7 @@ export function createBilling(options: CreateBillingOptions) {
           break;
         case 'checkout.completed':
           if (event.mode === 'payment') {
-            const pack = catalog.packs.find((p) => p.id === event.packId);
-            if (!pack) throw new TallyError('NOT_FOUND', `Unknown credit pack "${event.packId}"`, { details: { packId: event.packId } });
-            await tx.purchaseCredits({
-              paymentId: event.paymentId,
-              customerId: event.customerId,
-              packId: pack.id,
-              priceCents: pack.price,
-              creditsMicros: pack.credits,
-              at,
-              idempotencyKey: `pack:${event.paymentId}`,
-              request: canonicalJson({ operation: 'purchase', customerId: event.customerId, packId: pack.id, paymentId: event.paymentId }),
-            });
+            await creditPack(tx, event.customerId, event.packId, event.paymentId, at);
           }
           // A subscription checkout changes nothing by itself: the subscription and invoice events that
           // come with it (in any order) carry the state and the payment.
@@ -574,8 +589,7 @@ export function createBilling(options: CreateBillingOptions) {
       const change = preview(record, input.tier, at);
       if (change.from === change.to) throw new TallyError('VALIDATION', `The subscription is already on "${change.to}"`);
       if (change.direction === 'downgrade') return schedule(record.customerId, change.to);
-      const providerCustomerId =
-        record.providerCustomerId ?? (await provider.ensureCustomer({ customerId: record.customerId })).providerCustomerId;
+      const providerCustomerId = await providerCustomerOf(record.customerId, record);
       if (!record.providerSubscriptionId) {
         const checkout = await provider.createSubscriptionCheckout({
           customerId: record.customerId,
@@ -698,10 +712,9 @@ export function createBilling(options: CreateBillingOptions) {
     /** A hosted checkout for a credit pack; the credits land when the provider confirms the payment. */
     async buyCredits(input: { customerId: string; packId: string }) {
       const customerId = identifier(input.customerId, 'customerId');
-      const pack = catalog.packs.find((p) => p.id === input.packId);
-      if (!pack) throw new TallyError('NOT_FOUND', `Unknown credit pack "${input.packId}"`, { details: { packId: input.packId } });
+      const pack = findPack(input.packId);
       const record = await store.getSubscription(customerId);
-      const providerCustomerId = record?.providerCustomerId ?? (await provider.ensureCustomer({ customerId })).providerCustomerId;
+      const providerCustomerId = await providerCustomerOf(customerId, record);
       return provider.createCreditPackCheckout({
         customerId,
         providerCustomerId,
@@ -714,15 +727,13 @@ export function createBilling(options: CreateBillingOptions) {
     /** Where the customer manages payment methods. */
     async portal(customerId: string, returnUrl: string) {
       const record = await requireSubscription(customerId);
-      const providerCustomerId = record.providerCustomerId ?? (await provider.ensureCustomer({ customerId })).providerCustomerId;
+      const providerCustomerId = await providerCustomerOf(customerId, record);
       return provider.createPortalSession({ providerCustomerId, returnUrl });
     },
 
     async setAutoRecharge(input: { customerId: string; enabled: boolean; thresholdMicros: bigint; packId: string; maxPerMonth: number }) {
       const customerId = identifier(input.customerId, 'customerId');
-      if (!catalog.packs.some((p) => p.id === input.packId)) {
-        throw new TallyError('NOT_FOUND', `Unknown credit pack "${input.packId}"`, { details: { packId: input.packId } });
-      }
+      findPack(input.packId);
       if (typeof input.thresholdMicros !== 'bigint' || input.thresholdMicros < 0n) {
         throw new TallyError('VALIDATION', 'thresholdMicros must be a non-negative bigint');
       }
@@ -747,7 +758,7 @@ export function createBilling(options: CreateBillingOptions) {
       const attempt = await store.claimAutoRecharge({ customerId, month, maxPerMonth: settings.maxPerMonth, at });
       if (attempt === null) return 'capped';
       const record = await store.getSubscription(customerId);
-      const providerCustomerId = record?.providerCustomerId ?? (await provider.ensureCustomer({ customerId })).providerCustomerId;
+      const providerCustomerId = await providerCustomerOf(customerId, record);
       const result = await provider.chargeOffSession({
         customerId,
         providerCustomerId,
@@ -755,17 +766,7 @@ export function createBilling(options: CreateBillingOptions) {
         idempotencyKey: `auto-recharge:${customerId}:${month}:${attempt}`,
       });
       if (result.status === 'succeeded' && result.paymentId) {
-        const pack = catalog.packs.find((p) => p.id === settings.packId) as CatalogPack;
-        await store.purchaseCredits({
-          paymentId: result.paymentId,
-          customerId,
-          packId: pack.id,
-          priceCents: pack.price,
-          creditsMicros: pack.credits,
-          at: now(),
-          idempotencyKey: `pack:${result.paymentId}`,
-          request: canonicalJson({ operation: 'purchase', customerId, packId: pack.id, paymentId: result.paymentId }),
-        });
+        await creditPack(store, customerId, settings.packId, result.paymentId, now());
         return 'charged';
       }
       await store.enqueueOutbox({
