@@ -10,9 +10,9 @@ const probe = join(root, 'packages/core/src/__boundary-probe__.ts');
 afterAll(() => rmSync(probe, { force: true }));
 
 describe('@tally/core boundary', () => {
-  it('has zod as its only runtime dependency', () => {
+  it('has zod as its only runtime dependency besides ky (for the typed client to come)', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8'));
-    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['zod']);
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['ky', 'zod']);
     expect(manifest.peerDependencies ?? {}).toEqual({});
   });
 

@@ -3,6 +3,7 @@ export * from './byok/index.js';
 export * from './catalog/index.js';
 export { TallyError, type TallyErrorCode, type TallyErrorIssue, type TallyErrorOptions } from './errors/index.js';
 export * from './ledger/index.js';
+export * from './notifications/index.js';
 export * from './outbox/index.js';
 export * from './pricing/index.js';
 export * from './proration/index.js';

@@ -4,12 +4,22 @@ import {
   type LanguageModelV4StreamPart,
   type LanguageModelV4Usage,
 } from '@ai-sdk/provider';
-import { createMemoryStore, createTally, sampleCatalog, type Tally, TallyError } from '@tally/core';
+import {
+  createByokKeys,
+  createKeyVault,
+  createMemoryStore,
+  createTally,
+  defineCatalog,
+  sampleCatalog,
+  sampleCatalogInput,
+  type Tally,
+  TallyError,
+} from '@tally/core';
 import { createFakeClock } from '@tally/core/testing';
 import { generateText, isStepCount, jsonSchema, streamText, tool, wrapLanguageModel } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
-import { type MeteredCall, modelFor, type TallyMiddlewareOptions, tallyMiddleware } from './index.js';
+import { type MeteredCall, modelFor, routeModel, type TallyMiddlewareOptions, tallyMiddleware } from './index.js';
 
 // Prices of the sample catalog, in femto-USD per token (1e-15 USD), copied by hand from sample.ts.
 const MINI = { input: 150_000_000n, cached: 75_000_000n, output: 600_000_000n };
@@ -663,6 +673,137 @@ describe('power levels', () => {
   });
 });
 
+describe('tallyMiddleware: BYOK platform fee', () => {
+  const FEE_BPS = 500n;
+  const feeCatalog = defineCatalog({ ...sampleCatalogInput, byok: { platformFeeBps: Number(FEE_BPS) } });
+  /** cost × bps / 10000 in micros, rounded half-up once: the expectation, computed without byokFeeForCost. */
+  const fee = (nano: bigint) => (nano * FEE_BPS * 2n + NANO_PER_MICRO * 10_000n) / (NANO_PER_MICRO * 20_000n);
+
+  async function setupFee(tier: string, micros: bigint) {
+    const tally = createTally({ catalog: feeCatalog, store: createMemoryStore(), clock: createFakeClock('2026-11-05T00:00:00Z') });
+    await tally.customers.upsert({ customerId: 'acme', tier });
+    if (micros > 0n) await tally.grant({ customerId: 'acme', kind: 'allowance', amountMicros: micros, idempotencyKey: 'grant' });
+    return tally;
+  }
+
+  it('reserves the fee on the worst case, then captures the fee on the cost the customer key paid, with no markup', async () => {
+    const tally = await setupFee('starter', 10_000_000n);
+    let heldDuringCall = -1n;
+    const mock = new MockLanguageModelV4({
+      modelId: 'openai/gpt-4o-mini',
+      doGenerate: async () => {
+        heldDuringCall = (await tally.balance('acme')).heldMicros;
+        return generated(usage(194, 100, 20), {
+          providerMetadata: { openrouter: { usage: { cost: 0.000021, costDetails: { upstreamInferenceCost: 0.00042 } } } },
+        });
+      },
+    });
+    const { model, calls } = metered(tally, mock, { keySource: 'byok' });
+    await generateText({ model, prompt: 'hi', maxOutputTokens: 100 });
+    // Worst case: 8 prompt tokens × 150,000,000 + 100 × 600,000,000 femto-USD = 61,200 nano-USD; 5 % = 3.06 → 3 micros.
+    const worstNano = (HI_TOKENS * MINI.input + 100n * MINI.output) / 1_000_000n;
+    expect(worstNano).toBe(61_200n);
+    expect(heldDuringCall).toBe(fee(worstNano));
+    expect(heldDuringCall).toBe(3n);
+    // Actual: the upstream provider's $0.00042 = 420,000 nano-USD; 5 % = 21 micros.
+    expect(fee(420_000n)).toBe(21n);
+    expect(await tally.balance('acme')).toMatchObject({ balanceMicros: 10_000_000n - 21n, heldMicros: 0n, activeHolds: 0 });
+    const entries = await captures(tally);
+    expect(entries.map((e) => [e.kind, e.amountMicros])).toEqual([['capture', 21n]]);
+    expect(entries[0]?.usage).toMatchObject({ keySource: 'byok', markupBps: 0, providerCostNanoUsd: 420_000n });
+    expect(calls[0]).toMatchObject({ keySource: 'byok', chargeMicros: 21n, markupBps: 0, costSource: 'reported' });
+    expect(calls[0]?.holdId).not.toBeNull();
+    await expectClean(tally);
+  });
+
+  it("streams on the customer's own OpenRouter key: the fee on its usage.cost, at least 1 micro", async () => {
+    const tally = await setupFee('professional', 1_000_000n);
+    const parts: LanguageModelV4StreamPart[] = [
+      ...textParts(['Hel', 'lo'], undefined),
+      { type: 'finish', finishReason: stop, usage: usage(10, 0, 2), providerMetadata: { openrouter: { usage: { cost: 0.000001 } } } },
+    ];
+    const mock = new MockLanguageModelV4({ modelId: 'openai/gpt-4o-mini', doStream: async () => ({ stream: streamOf(parts).stream }) });
+    const { model, calls } = metered(tally, mock, { keySource: 'byok' });
+    expect(await streamText({ model, prompt: 'hi' }).text).toBe('Hello');
+    // $0.000001 = 1,000 nano-USD; 5 % = 0.05 micros, and a paid call is never free: 1 micro.
+    expect(fee(1_000n)).toBe(0n);
+    expect(calls[0]).toMatchObject({ providerCostNanoUsd: 1_000n, chargeMicros: 1n, markupBps: 0, outcome: 'completed' });
+    expect((await tally.balance('acme')).balanceMicros).toBe(1_000_000n - 1n);
+    await expectClean(tally);
+  });
+
+  it('with a fee, a customer without credit is refused before the provider is called; without one, the call is free', async () => {
+    const mock = new MockLanguageModelV4({ modelId: 'openai/gpt-4o-mini', doGenerate: generated(usage(10, 0, 10)) });
+    const charged = await setupFee('trial', 0n);
+    const refused = await rejection(generateText({ model: metered(charged, mock, { keySource: 'byok' }).model, prompt: 'hi' }));
+    expect(TallyError.is(refused, 'INSUFFICIENT_CREDITS')).toBe(true);
+    expect(mock.doGenerateCalls).toHaveLength(0);
+    const { tally: free } = await setup('trial', 0n);
+    const { model, calls } = metered(free, mock, { keySource: 'byok' });
+    await generateText({ model, prompt: 'hi' });
+    expect(mock.doGenerateCalls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ chargeMicros: 0n, holdId: null, ledger: null });
+    await expectClean(charged);
+  });
+
+  it('charges no fee on a free model', async () => {
+    const tally = await setupFee('starter', 0n);
+    const mock = new MockLanguageModelV4({ modelId: 'meta-llama/llama-3.3-70b-instruct:free', doGenerate: generated(usage(900, 0, 300)) });
+    const { model, calls } = metered(tally, mock, { keySource: 'byok' });
+    await generateText({ model, prompt: 'hi' });
+    expect(calls[0]).toMatchObject({ free: true, chargeMicros: 0n, holdId: null, ledger: null });
+    expect((await tally.transactions({ customerId: 'acme' })).items).toEqual([]);
+  });
+});
+
+describe('routeModel', () => {
+  const vault = createKeyVault({ keys: { k1: new Uint8Array(32).fill(3) }, activeKeyId: 'k1' });
+
+  it("uses the customer's stored key when there is one, else the platform's provider", async () => {
+    const { tally } = await setup();
+    await tally.customers.upsert({ customerId: 'bea', tier: 'starter' });
+    const keys = createByokKeys({ store: tally.store, vault });
+    await keys.set('acme', 'openrouter', 'sk-or-v1-acme-own-key-0000000001');
+    const made: string[] = [];
+    const provider = (label: string) => (id: string) => {
+      made.push(`${label} ${id}`);
+      return new MockLanguageModelV4({ modelId: id });
+    };
+    const route = (customerId: string) =>
+      routeModel({
+        keys,
+        customerId,
+        provider: 'openrouter',
+        modelId: 'openai/gpt-4o-mini',
+        managed: provider('platform'),
+        byok: provider,
+      });
+    expect((await route('acme')).keySource).toBe('byok');
+    expect((await route('bea')).keySource).toBe('managed');
+    await keys.remove('acme', 'openrouter');
+    expect((await route('acme')).keySource).toBe('managed');
+    expect(made).toEqual([
+      'sk-or-v1-acme-own-key-0000000001 openai/gpt-4o-mini',
+      'platform openai/gpt-4o-mini',
+      'platform openai/gpt-4o-mini',
+    ]);
+  });
+
+  it('fails rather than falling back to the platform when the stored key does not open', async () => {
+    const { tally } = await setup();
+    await createByokKeys({ store: tally.store, vault }).set('acme', 'openrouter', 'sk-or-v1-acme-own-key-0000000001');
+    const retired = createByokKeys({
+      store: tally.store,
+      vault: createKeyVault({ keys: { k2: new Uint8Array(32).fill(4) }, activeKeyId: 'k2' }),
+    });
+    const managed = (id: string) => new MockLanguageModelV4({ modelId: id });
+    const error = await rejection(
+      routeModel({ keys: retired, customerId: 'acme', provider: 'openrouter', modelId: 'x/y', managed, byok: () => managed }),
+    );
+    expect(TallyError.is(error, 'NOT_FOUND')).toBe(true);
+  });
+});
+
 describe('options', () => {
   it.each([
     ['a key with a space', { idempotencyKey: 'req 1' }],
@@ -682,5 +823,36 @@ describe('options', () => {
     const model = wrapLanguageModel({ model: mock, middleware: tallyMiddleware({ tally, customerId: 'nobody' }) });
     expect(TallyError.is(await rejection(generateText({ model, prompt: 'hi' })), 'NOT_FOUND')).toBe(true);
     expect(mock.doGenerateCalls).toHaveLength(0);
+  });
+});
+
+describe('tallyMiddleware: spend caps', () => {
+  it("stops an end user's call at its cap before the provider is called, and counts what each call took", async () => {
+    const { tally } = await setup('starter');
+    // Each call reserves 67 micros (see the first test) and captures 479; a 600-micro daily cap fits one.
+    await tally.spendCaps.set({ customerId: 'acme', endUserId: 'user-7', dailyMicros: 600n });
+    let providerCalls = 0;
+    const mock = new MockLanguageModelV4({
+      modelId: 'openai/gpt-4o-mini',
+      doGenerate: async () => {
+        providerCalls += 1;
+        return generated(usage(1000, 200, 500));
+      },
+    });
+    const { model } = metered(tally, mock, { endUserId: 'user-7' });
+    await generateText({ model, prompt: 'hi', maxOutputTokens: 100 });
+    // 479 used + 67 held = 546 ≤ 600: the second call is reserved and served.
+    await generateText({ model, prompt: 'hi', maxOutputTokens: 100 });
+    const error = await rejection(generateText({ model, prompt: 'hi', maxOutputTokens: 100, maxRetries: 0 }));
+    expect(TallyError.is(error, 'SPEND_CAP_EXCEEDED')).toBe(true);
+    expect(providerCalls).toBe(2);
+    const [cap] = (await tally.spendCaps.list('acme')).filter((c) => c.scope.kind === 'end-user');
+    expect(cap?.usedTodayMicros).toBe(958n);
+    expect(cap?.heldMicros).toBe(0n);
+    // Another end user of the same customer is not held to user-7's cap.
+    const other = metered(tally, mock, { endUserId: 'user-8' });
+    await generateText({ model: other.model, prompt: 'hi', maxOutputTokens: 100 });
+    expect(providerCalls).toBe(3);
+    await expectClean(tally);
   });
 });

@@ -7,6 +7,7 @@ import type {
   SharedV4ProviderMetadata,
 } from '@ai-sdk/provider';
 import {
+  byokFeeForCost,
   type CaptureResult,
   type ChargeResult,
   type CustomerRecord,
@@ -14,6 +15,7 @@ import {
   modelForPowerLevel,
   POWER_LEVELS,
   type PowerLevel,
+  type PricedCall,
   priceCall,
   type Tally,
   TallyError,
@@ -51,20 +53,20 @@ export interface MeteredCall {
   /** `reported`: the provider's own figure (OpenRouter's `usage.cost`); `computed`: tokens × price. */
   costSource: 'reported' | 'computed';
   markupBps: number;
-  /** Credit micros charged: 0 for free models and BYOK. */
+  /** Credit micros charged: 0 for free models; for BYOK the catalog's platform fee (`byok.platformFeeBps`, default 0). */
   chargeMicros: bigint;
   catalogVersion: string;
   generationId: string | null;
-  /** The reservation this call settled; null when none was needed (free, BYOK). */
+  /** The reservation this call settled; null when none was needed (free, BYOK without a platform fee). */
   holdId: string | null;
-  /** The ledger's answer; null when nothing went to the ledger (free, BYOK, zero charge). */
+  /** The ledger's answer; null when nothing went to the ledger (free, BYOK without a platform fee, zero charge). */
   ledger: CaptureResult | ChargeResult | null;
 }
 
 export interface TallyMiddlewareOptions {
   tally: Tally;
   customerId: string;
-  /** The customer's own user or API key the call is made for; written into each entry's description. */
+  /** The customer's own user or API key the call is made for: held to its spend caps, and named in each entry's description. */
   endUserId?: string;
   /**
    * The request's idempotency key (1–200 visible ASCII characters). Each model call derives its ledger
@@ -83,7 +85,11 @@ export interface TallyMiddlewareOptions {
   price?: (modelId: string) => ModelPrice | undefined | Promise<ModelPrice | undefined>;
   /** How long a reservation lives if the call never settles. Default 10 minutes. */
   holdTtlMs?: number;
-  /** `byok`: the call runs on the customer's own provider key; 0 credits are charged. Default `managed`. */
+  /**
+   * `byok`: the call runs on the customer's own provider key (see `routeModel`): no markup, and only the
+   * catalog's `byok.platformFeeBps` of the provider cost is charged (nothing is reserved or written when
+   * that is 0). Default `managed`.
+   */
   keySource?: KeySource;
   /** Called once per settled model call (not for calls that failed and were released). Awaited; its errors propagate. */
   onCharge?: (call: MeteredCall) => void | Promise<void>;
@@ -142,6 +148,8 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
   const { tally, customerId, onCharge, onError } = options;
   const catalog = tally.catalog;
   const endUserId = options.endUserId ?? null;
+  // Spend caps count the end user's reserves and charges (SPEND_CAP_EXCEEDED stops the call before the provider).
+  const endUser = endUserId === null ? {} : { endUserId };
   const keySource = options.keySource ?? 'managed';
   if (keySource !== 'managed' && keySource !== 'byok') throw new TallyError('VALIDATION', 'keySource must be "managed" or "byok"');
   if (options.powerLevel !== undefined && !POWER_LEVELS.includes(options.powerLevel)) {
@@ -179,6 +187,9 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
     attempts.set(call.step, nextAttempt);
     freeSteps.push(call.step);
   };
+  /** The BYOK platform fee on a priced call: the catalog's bps of its provider cost; 0 for a free model. */
+  const feeOf = (priced: PricedCall): bigint =>
+    priced.free ? 0n : byokFeeForCost(catalog, priced.providerCostNanoUsd, priced.chargeMicros > 0n);
   const keyOf = (call: Call) => `${baseKey}:ai:${call.step}.${call.attempt}`;
   const report = (error: unknown) => onError?.(error);
 
@@ -220,9 +231,10 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
       promptTokens,
       holdId: null,
     };
-    if (keySource === 'byok' || worst.chargeMicros === 0n) return call;
+    const worstMicros = keySource === 'byok' ? feeOf(worst) : worst.chargeMicros;
+    if (worstMicros === 0n) return call;
     try {
-      await reserve(call, worst.chargeMicros);
+      await reserve(call, worstMicros);
     } catch (error) {
       // A refused reserve stores nothing under its key, so the same attempt may be tried again.
       giveBack(call, call.attempt);
@@ -239,7 +251,7 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
    */
   async function reserve(call: Call, amountMicros: bigint): Promise<void> {
     for (;;) {
-      const result = await tally.reserve({ customerId, amountMicros, ttlMs: holdTtlMs, idempotencyKey: keyOf(call) });
+      const result = await tally.reserve({ customerId, ...endUser, amountMicros, ttlMs: holdTtlMs, idempotencyKey: keyOf(call) });
       const status = result.replayed ? (await tally.store.getHold(result.hold.id))?.status : 'active';
       if (status === 'active') {
         call.holdId = result.hold.id;
@@ -286,8 +298,9 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
     const tokens = { inputTokens, cachedInputTokens, outputTokens, reasoningTokens };
     const reported = reportedCost(result.metadata);
     const byok = keySource === 'byok';
-    // BYOK: OpenRouter's `usage.cost` is its fee to the platform; the provider's charge is upstream.
-    const reportedNano = byok ? reported.upstream : reported.cost;
+    // BYOK through OpenRouter's BYOK setting: `usage.cost` is OpenRouter's fee and the provider's charge is
+    // upstream. On the customer's own OpenRouter key (no upstream figure) `usage.cost` is what that key paid.
+    const reportedNano = byok ? (reported.upstream ?? reported.cost) : reported.cost;
     const priced = priceCall({
       catalog,
       tier: call.tier,
@@ -296,7 +309,7 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
       ...(call.price ? { price: call.price } : {}),
       ...(reportedNano !== undefined ? { reportedCostNanoUsd: reportedNano } : {}),
     });
-    const chargeMicros = byok ? 0n : priced.chargeMicros;
+    const chargeMicros = byok ? feeOf(priced) : priced.chargeMicros;
     const markupBps = byok ? 0 : priced.markupBps;
     const usageInput: UsageInput = {
       model: call.modelId,
@@ -310,7 +323,14 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
     const description = `ai-sdk ${call.operation} ${call.modelId}${endUserId === null ? '' : ` for ${endUserId}`}`.slice(0, 500);
     const key = keyOf(call);
     const recordUsage = () =>
-      tally.recordUsage({ customerId, amountMicros: chargeMicros, usage: usageInput, description, idempotencyKey: `${key}:usage` });
+      tally.recordUsage({
+        customerId,
+        ...endUser,
+        amountMicros: chargeMicros,
+        usage: usageInput,
+        description,
+        idempotencyKey: `${key}:usage`,
+      });
     let ledger: CaptureResult | ChargeResult | null = null;
     if (call.holdId) {
       try {

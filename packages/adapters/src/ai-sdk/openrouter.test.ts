@@ -1,10 +1,22 @@
 import { createOpenRouter } from '@openrouter/ai-sdk-provider';
-import { createMemoryStore, createTally, sampleCatalog, type Tally, TallyError } from '@tally/core';
+import {
+  createByokKeys,
+  createKeyVault,
+  createMemoryStore,
+  createTally,
+  defineCatalog,
+  sampleCatalog,
+  sampleCatalogInput,
+  type Tally,
+  TallyError,
+} from '@tally/core';
 import { generateText, isStepCount, jsonSchema, streamText, tool, wrapLanguageModel } from 'ai';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type MeteredCall, type TallyMiddlewareOptions, tallyMiddleware } from './index.js';
+import { createOpenRouterClient } from '../openrouter/client.js';
+import { createOpenRouterFake } from '../openrouter/testing.js';
+import { type MeteredCall, routeModel, type TallyMiddlewareOptions, tallyMiddleware } from './index.js';
 
 // The OpenRouter provider over msw, serving chat completions shaped as in
 // /work/shared/reference/openrouter-and-ai-sdk.md §1.6 (the provider's strict parsing rules of §3.5 apply).
@@ -359,5 +371,95 @@ describe('tallyMiddleware with the OpenRouter provider', () => {
     const { model } = metered(tally, 'openai/gpt-4o-mini');
     expect(TallyError.is(await rejection(generateText({ model, prompt: 'hi' })), 'INSUFFICIENT_CREDITS')).toBe(true);
     expect(requests).toBe(0);
+  });
+});
+
+describe('BYOK routing over the OpenRouter fake', () => {
+  const FEE_BPS = 500n;
+  const feeCatalog = defineCatalog({ ...sampleCatalogInput, byok: { platformFeeBps: Number(FEE_BPS) } });
+  const vault = createKeyVault({ keys: { k1: new Uint8Array(32).fill(9) }, activeKeyId: 'k1' });
+
+  it("routes a customer's call on the key they stored (their account pays, Tally takes the fee); others use the platform key", async () => {
+    const fake = createOpenRouterFake();
+    server.use(...fake.handlers);
+    // The customer's own key: minted on the fake by its management API, so the fake can tell it apart.
+    const own = await createOpenRouterClient({ managementKey: fake.managementKey }).createKey({ name: 'acme own key' });
+    const tally = createTally({ catalog: feeCatalog, store: createMemoryStore() });
+    const keys = createByokKeys({ store: tally.store, vault });
+    for (const customerId of ['acme', 'bea']) {
+      await tally.customers.upsert({ customerId, tier: 'starter' });
+      await tally.grant({ customerId, kind: 'allowance', amountMicros: 10_000_000n, idempotencyKey: `grant-${customerId}` });
+    }
+    await keys.set('acme', 'openrouter', own.key);
+    const platform = createOpenRouter({ apiKey: fake.apiKey });
+
+    async function call(customerId: string) {
+      const { model, keySource } = await routeModel({
+        keys,
+        customerId,
+        provider: 'openrouter',
+        modelId: 'openai/gpt-4o-mini',
+        managed: platform,
+        byok: (apiKey) => createOpenRouter({ apiKey }),
+      });
+      const calls: MeteredCall[] = [];
+      const middleware = tallyMiddleware({ tally, customerId, keySource, onCharge: (metered) => void calls.push(metered) });
+      // 1,000 prompt × $0.00000015 + 500 completion × $0.0000006 = $0.00045 = 450,000 nano-USD.
+      fake.nextUsage({ promptTokens: 1000, completionTokens: 500 });
+      await generateText({ model: wrapLanguageModel({ model, middleware }), prompt: 'hi' });
+      return calls[0];
+    }
+
+    const acme = await call('acme');
+    const bea = await call('bea');
+    const completions = fake.requests.filter((request) => request.path === '/chat/completions');
+    expect(completions.map((request) => request.authorization)).toEqual([`Bearer ${own.key}`, `Bearer ${fake.apiKey}`]);
+    const spent = new Map(fake.keys().map((key) => [key.key, key.spend.reduce((sum, entry) => sum + entry.nanoUsd, 0n)]));
+    expect(spent.get(own.key)).toBe(450_000n);
+    expect(spent.get(fake.apiKey)).toBe(450_000n);
+
+    // acme: 5 % of 450,000 nano-USD = 22,500 nano = 22.5 micros → 23, no markup.
+    const fee = (450_000n * FEE_BPS * 2n + NANO_PER_MICRO * 10_000n) / (NANO_PER_MICRO * 20_000n);
+    expect(fee).toBe(23n);
+    expect(acme).toMatchObject({
+      keySource: 'byok',
+      providerCostNanoUsd: 450_000n,
+      costSource: 'reported',
+      markupBps: 0,
+      chargeMicros: fee,
+    });
+    expect((await tally.balance('acme')).balanceMicros).toBe(10_000_000n - fee);
+    // bea: the platform paid; 450 micros + 10 % starter markup = 495.
+    const marked495 = marked(450_000n, NANO_PER_MICRO, 1000n);
+    expect(marked495).toBe(495n);
+    expect(bea).toMatchObject({ keySource: 'managed', providerCostNanoUsd: 450_000n, markupBps: 1000, chargeMicros: marked495 });
+    expect((await tally.balance('bea')).balanceMicros).toBe(10_000_000n - marked495);
+    await expectClean(tally);
+  });
+
+  it('charges 0 credits on a BYOK call when the catalog sets no fee', async () => {
+    const fake = createOpenRouterFake();
+    server.use(...fake.handlers);
+    const own = await createOpenRouterClient({ managementKey: fake.managementKey }).createKey({ name: 'acme own key' });
+    const { tally } = await setup('trial', 0n);
+    const keys = createByokKeys({ store: tally.store, vault });
+    await keys.set('acme', 'openrouter', own.key);
+    const { model, keySource } = await routeModel({
+      keys,
+      customerId: 'acme',
+      provider: 'openrouter',
+      modelId: 'openai/gpt-4o',
+      managed: createOpenRouter({ apiKey: fake.apiKey }),
+      byok: (apiKey) => createOpenRouter({ apiKey }),
+    });
+    const calls: MeteredCall[] = [];
+    const middleware = tallyMiddleware({ tally, customerId: 'acme', keySource, onCharge: (metered) => void calls.push(metered) });
+    fake.nextUsage({ promptTokens: 100, completionTokens: 10 });
+    await generateText({ model: wrapLanguageModel({ model, middleware }), prompt: 'hi' });
+    expect(fake.requests.find((request) => request.path === '/chat/completions')?.authorization).toBe(`Bearer ${own.key}`);
+    // 100 × $0.0000025 + 10 × $0.00001 = $0.00035, on the customer's key; nothing in the ledger.
+    expect(calls[0]).toMatchObject({ keySource: 'byok', providerCostNanoUsd: 350_000n, chargeMicros: 0n, ledger: null });
+    expect((await tally.transactions({ customerId: 'acme' })).items).toEqual([]);
+    await expectClean(tally);
   });
 });

@@ -42,3 +42,15 @@ export {
   reconcileProviderCosts,
   type UncheckedCall,
 } from './reconcile.js';
+export {
+  createProviderSync,
+  type LowBalanceRule,
+  PROVIDER_BALANCE_LOW,
+  type ProviderKeyRef,
+  type ProviderSync,
+  type ProviderSyncError,
+  type ProviderSyncOptions,
+  type ProvisionCustomerKeyInput,
+  type ProvisionedCustomerKey,
+  type SyncReport,
+} from './sync.js';

@@ -1,4 +1,16 @@
-import { createMemoryStore, createTally, type ModelPrice, sampleCatalog, TallyError, type TallyStore } from '@tally/core';
+import {
+  createMemoryStore,
+  createTally,
+  defineCatalog,
+  type ModelPrice,
+  sampleCatalogInput,
+  TallyError,
+  type TallyStore,
+} from '@tally/core';
+
+// A BYOK platform fee, so a BYOK call writes a (fee) entry that carries its provider cost.
+const catalog = defineCatalog({ ...sampleCatalogInput, byok: { platformFeeBps: 500 } });
+
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenRouterClient, type OpenRouterClient } from './client.js';
@@ -32,7 +44,7 @@ function setup(fakeOptions: OpenRouterFakeOptions = {}) {
   let now = START;
   const clock = { now: () => new Date(now) };
   const store = createMemoryStore();
-  const tally = createTally({ catalog: sampleCatalog, store, clock });
+  const tally = createTally({ catalog, store, clock });
   let sequence = 0;
 
   /** Runs a completion on the fake (unless `generationId` is given) and meters it; the clock then moves 1 s. */
@@ -95,7 +107,7 @@ async function rejection(promise: Promise<unknown>): Promise<TallyError> {
   return error;
 }
 
-const GPT_4O = sampleCatalog.models['openai/gpt-4o'] as ModelPrice;
+const GPT_4O = catalog.models['openai/gpt-4o'] as ModelPrice;
 
 describe('reconcileProviderCosts', () => {
   it('finds zero drift when every call was charged what OpenRouter billed', async () => {

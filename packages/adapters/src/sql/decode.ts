@@ -17,12 +17,17 @@ import type {
   Hold,
   HoldResult,
   HoldStatus,
+  NotificationPreferences,
   OutboxMessage,
   PackPurchase,
+  ProviderBalance,
+  ProviderKeyRecord,
+  SpendCapStatus,
   SubscriptionRecord,
   SubscriptionStatus,
   UsageDetails,
 } from '@tally/core';
+import { notificationPreferences, scopeOf } from '@tally/core';
 
 // The SQL functions answer in JSON with bigints as strings and times as ISO text; these turn
 // that back into the port's types.
@@ -100,6 +105,20 @@ export function decodeHold(value: unknown): Hold {
     expiresAt: time(h.expiresAt),
     createdAt: time(h.createdAt),
     settledAt: timeOrNull(h.settledAt),
+  };
+}
+
+export function decodeSpendCap(value: unknown): SpendCapStatus {
+  const r = value as Json;
+  return {
+    customerId: str(r.customerId),
+    scope: scopeOf(str(r.scope)),
+    dailyMicros: bigOrNull(r.dailyMicros),
+    monthlyMicros: bigOrNull(r.monthlyMicros),
+    usedTodayMicros: big(r.usedTodayMicros),
+    usedThisMonthMicros: big(r.usedThisMonthMicros),
+    heldMicros: big(r.heldMicros),
+    updatedAt: time(r.updatedAt),
   };
 }
 
@@ -302,5 +321,67 @@ export function decodeRefundResult(value: unknown): { purchase: PackPurchase; cl
   const r = value as Json;
   return { purchase: decodePurchase(r.purchase), clawedBackMicros: big(r.clawedBackMicros), replayed: r.replayed === true };
 }
+
+// ---- provider keys and balance snapshots (schema version 3): rows of plain selects, times as tally__ts text
+
+export interface ProviderKeyRow {
+  customer_id: string;
+  provider: string;
+  source: string;
+  sealed: string;
+  key_id: string;
+  last4: string;
+  provider_key_hash: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function decodeProviderKey(row: ProviderKeyRow): ProviderKeyRecord {
+  return {
+    customerId: row.customer_id,
+    provider: row.provider,
+    source: row.source === 'provisioned' ? 'provisioned' : 'byok',
+    sealed: row.sealed,
+    keyId: row.key_id,
+    last4: row.last4,
+    providerKeyHash: row.provider_key_hash,
+    createdAt: time(row.created_at),
+    updatedAt: time(row.updated_at),
+  };
+}
+
+export interface ProviderBalanceRow {
+  customer_id: string;
+  provider: string;
+  source: string;
+  limit_nano_usd: string | null;
+  usage_nano_usd: string;
+  remaining_nano_usd: string | null;
+  low: boolean;
+  synced_at: string;
+}
+
+export function decodeProviderBalance(row: ProviderBalanceRow): ProviderBalance {
+  return {
+    customerId: row.customer_id,
+    provider: row.provider,
+    source: row.source === 'provisioned' ? 'provisioned' : 'byok',
+    limitNanoUsd: bigOrNull(row.limit_nano_usd),
+    usageNanoUsd: big(row.usage_nano_usd),
+    remainingNanoUsd: bigOrNull(row.remaining_nano_usd),
+    low: row.low === true,
+    syncedAt: time(row.synced_at),
+  };
+}
+
+export interface NotificationPreferencesRow {
+  customer_id: string;
+  /** The categories ever set (jsonb, parsed by the driver); null without a row. */
+  categories: Record<string, unknown> | null;
+  updated_at: string | null;
+}
+
+export const decodeNotificationPreferences = (row: NotificationPreferencesRow): NotificationPreferences =>
+  notificationPreferences(row.customer_id, row.categories, timeOrNull(row.updated_at));
 
 export type { AuditReport };

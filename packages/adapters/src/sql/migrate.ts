@@ -1,6 +1,9 @@
 import type { SqlDriver } from './driver.js';
 import { schemaV1 } from './schema-v1.js';
 import { schemaV2 } from './schema-v2.js';
+import { schemaV3 } from './schema-v3.js';
+import { schemaV4 } from './schema-v4.js';
+import { schemaV5 } from './schema-v5.js';
 
 export interface Migration {
   version: number;
@@ -12,6 +15,9 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'ledger', sql: schemaV1 },
   { version: 2, name: 'billing', sql: schemaV2 },
+  { version: 3, name: 'provider keys', sql: schemaV3 },
+  { version: 4, name: 'spend caps', sql: schemaV4 },
+  { version: 5, name: 'notifications and customer search', sql: schemaV5 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.

@@ -6,19 +6,32 @@ import {
   type ChargeResult,
   type CouponDefinition,
   type CustomerRecord,
+  checkCustomerQuery,
+  checkProviderBalance,
+  checkProviderKey,
+  checkProviderKeyQuery,
+  checkSetNotificationPreferences,
+  customerCursor,
   type Entry,
   type EntryQuery,
+  endUserOf,
   type GrantResult,
   type Hold,
   type HoldResult,
+  type NotificationPreferences,
   type OutboxMessage,
   type Page,
+  type ProviderBalance,
+  type ProviderKeyRecord,
+  providerKeyCursor,
+  type SpendCapStatus,
   type SubscriptionRecord,
   SYSTEM_ACCOUNTS,
   TallyError,
   type TallyStore,
   type UsageBatchItemResult,
   type UsageCommand,
+  validateSpendCap,
 } from '@tally/core';
 import {
   decodeAutoRecharge,
@@ -31,15 +44,22 @@ import {
   decodeGrant,
   decodeHold,
   decodeHoldResult,
+  decodeNotificationPreferences,
   decodeOutbox,
+  decodeProviderBalance,
+  decodeProviderKey,
   decodePurchase,
   decodePurchaseResult,
   decodeRedeemResult,
   decodeRedemption,
   decodeRefundResult,
+  decodeSpendCap,
   decodeSubscription,
   encodeUsage,
+  type NotificationPreferencesRow,
   type OutboxRow,
+  type ProviderBalanceRow,
+  type ProviderKeyRow,
 } from './decode.js';
 import { type SqlDriver, toParam, translateError } from './driver.js';
 import { type MigrationResult, migrate } from './migrate.js';
@@ -125,6 +145,24 @@ function subscriptionParams(r: SubscriptionRecord, expectedVersion: number | nul
   ];
 }
 
+// Provider keys and balances (schema version 3). Ids are ordered in binary (collate "C"), as the memory store orders them.
+const KEY_COLUMNS = `customer_id, provider, source, sealed, key_id, last4, provider_key_hash,
+  tally__ts(created_at) as created_at, tally__ts(updated_at) as updated_at`;
+const BALANCE_COLUMNS = `customer_id, provider, source, limit_nano_usd::text as limit_nano_usd, usage_nano_usd::text as usage_nano_usd,
+  remaining_nano_usd::text as remaining_nano_usd, low, tally__ts(synced_at) as synced_at`;
+const KEY_ORDER = 'customer_id collate "C", provider collate "C", source collate "C"';
+
+// Customers (schema version 5): listed in binary id order, the order tally_customers_id_binary keeps.
+const CUSTOMER_JSON = `jsonb_build_object('id', id, 'tier', tier, 'overdraftLimitMicros', overdraft_limit::text, 'unlimited', unlimited,
+  'createdAt', tally__ts(created_at))`;
+
+/** An `ilike` pattern for a substring: a backslash (LIKE's default escape) before `%`, `_` and `\`, so each matches only itself. */
+const containsPattern = (search: string): string => `%${search.replace(/[\\%_]/g, '\\$&')}%`;
+
+function unknownCustomer(customerId: string): TallyError {
+  return new TallyError('NOT_FOUND', `Unknown customer "${customerId}"`, { details: { customerId } });
+}
+
 function couponParams(d: CouponDefinition, at: Date): unknown[] {
   const b = d.benefit;
   if (!Array.isArray(d.tiers) || !d.tiers.every((tier) => typeof tier === 'string')) throw invalid('tiers', 'must be a list of tier ids');
@@ -163,13 +201,31 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
     }
   }
 
-  async function rows<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+  async function rows<Row>(text: string, params: readonly unknown[] = [], on: SqlDriver = driver): Promise<Row[]> {
     try {
-      return (await driver.query<Row>(text, params.map(toParam))).rows;
+      return (await on.query<Row>(text, params.map(toParam))).rows;
     } catch (error) {
       throw translateError(error);
     }
   }
+
+  /** spend and recordUsage: one SQL function, told which by its first argument. */
+  const charge = (operation: 'spend' | 'usage', s: UsageCommand): Promise<ChargeResult> =>
+    call(
+      'tally_charge',
+      [
+        operation,
+        s.idempotencyKey,
+        s.request,
+        s.customerId,
+        endUserOf(s.endUserId),
+        s.amountMicros,
+        s.description,
+        encodeUsage(s.usage),
+        s.at,
+      ],
+      decodeCharge,
+    );
 
   const store: SqlStore = {
     migrate: () => migrate(driver),
@@ -194,19 +250,8 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
         decodeGrant,
       ),
 
-    spend: (s): Promise<ChargeResult> =>
-      call(
-        'tally_charge',
-        ['spend', s.idempotencyKey, s.request, s.customerId, s.amountMicros, s.description, encodeUsage(s.usage), s.at],
-        decodeCharge,
-      ),
-
-    recordUsage: (s): Promise<ChargeResult> =>
-      call(
-        'tally_charge',
-        ['usage', s.idempotencyKey, s.request, s.customerId, s.amountMicros, s.description, encodeUsage(s.usage), s.at],
-        decodeCharge,
-      ),
+    spend: async (s): Promise<ChargeResult> => charge('spend', s),
+    recordUsage: async (s): Promise<ChargeResult> => charge('usage', s),
 
     async recordUsageBatch(commands: UsageCommand[]): Promise<UsageBatchItemResult[]> {
       if (commands.length === 0) return [];
@@ -216,6 +261,7 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
           key: c.idempotencyKey,
           request: c.request,
           customerId: c.customerId,
+          endUserId: endUserOf(c.endUserId),
           amount: c.amountMicros.toString(),
           description: c.description,
           usage: c.usage ? JSON.parse(encodeUsage(c.usage) as string) : null,
@@ -235,8 +281,20 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
         (value as Record<string, unknown>).bucket ? decodeGrant(value) : decodeCharge(value),
       ),
 
-    reserve: (r): Promise<HoldResult> =>
-      call('tally_reserve', [r.idempotencyKey, r.request, r.customerId, r.amountMicros, r.expiresAt, r.at], decodeHoldResult),
+    reserve: async (r): Promise<HoldResult> =>
+      call(
+        'tally_reserve',
+        [r.idempotencyKey, r.request, r.customerId, endUserOf(r.endUserId), r.amountMicros, r.expiresAt, r.at],
+        decodeHoldResult,
+      ),
+
+    async setSpendCap(command): Promise<SpendCapStatus> {
+      const { key, daily, monthly } = validateSpendCap(command);
+      return call('tally_set_spend_cap', [command.customerId, key, daily, monthly, command.at], decodeSpendCap);
+    },
+
+    listSpendCaps: (customerId, at): Promise<SpendCapStatus[]> =>
+      call('tally_list_spend_caps', [customerId, at], (value) => (value as unknown[]).map(decodeSpendCap)),
 
     capture: (c): Promise<CaptureResult> =>
       call(
@@ -473,6 +531,150 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
       ),
 
     retryOutbox: async (id, at) => call('tally_retry_outbox', [numericId(id, 'outbox message'), validTime(at, 'at')], () => undefined),
+
+    // ---- provider keys and balance snapshots (schema version 3; docs/byok.md)
+
+    async putProviderKey(input, expectedSealed): Promise<ProviderKeyRecord> {
+      const r = checkProviderKey(input);
+      const values = [r.customerId, r.provider, r.source, r.sealed, r.keyId, r.last4, r.providerKeyHash, r.updatedAt];
+      if (expectedSealed !== undefined) {
+        const [row] = await rows<ProviderKeyRow>(
+          `update tally_provider_keys set sealed = $4, key_id = $5, last4 = $6, provider_key_hash = $7, updated_at = $8
+           where customer_id = $1 and provider = $2 and source = $3 and sealed = $9
+           returning ${KEY_COLUMNS}`,
+          [...values, text(expectedSealed, 'expectedSealed')],
+        );
+        if (row) return decodeProviderKey(row);
+        if (!(await store.getCustomer(r.customerId))) throw unknownCustomer(r.customerId);
+        throw new TallyError('CONFLICT', `The ${r.provider} key of "${r.customerId}" changed since it was read`, {
+          details: { customerId: r.customerId, provider: r.provider, source: r.source },
+        });
+      }
+      // Inserting through a select that finds the customer: an unknown one inserts nothing (NOT_FOUND)
+      // instead of a foreign-key error, which would abort the caller's transaction.
+      const [row] = await rows<ProviderKeyRow>(
+        `insert into tally_provider_keys (customer_id, provider, source, sealed, key_id, last4, provider_key_hash, created_at, updated_at)
+         select $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $9::timestamptz, $8::timestamptz
+         where exists (select 1 from tally_customers where id = $1)
+         on conflict (customer_id, provider, source) do update set sealed = excluded.sealed, key_id = excluded.key_id,
+           last4 = excluded.last4, provider_key_hash = excluded.provider_key_hash, updated_at = excluded.updated_at
+         returning ${KEY_COLUMNS}`,
+        [...values, r.createdAt],
+      );
+      if (!row) throw unknownCustomer(r.customerId);
+      return decodeProviderKey(row);
+    },
+
+    async getProviderKey(customerId, provider, source) {
+      const [row] = await rows<ProviderKeyRow>(
+        `select ${KEY_COLUMNS} from tally_provider_keys where customer_id = $1 and provider = $2 and source = $3`,
+        [customerId, provider, source],
+      );
+      return row ? decodeProviderKey(row) : null;
+    },
+
+    async deleteProviderKey(customerId, provider, source) {
+      const [row] = await rows<{ deleted: string }>(
+        `with k as (delete from tally_provider_keys where customer_id = $1 and provider = $2 and source = $3 returning 1),
+              b as (delete from tally_provider_balances where customer_id = $1 and provider = $2 and source = $3)
+         select count(*)::text as deleted from k`,
+        [customerId, provider, source],
+      );
+      return row !== undefined && row.deleted !== '0';
+    },
+
+    async listProviderKeys(query): Promise<Page<ProviderKeyRecord>> {
+      const { after, limit, source } = checkProviderKeyQuery(query);
+      const found = await rows<ProviderKeyRow>(
+        `select ${KEY_COLUMNS} from tally_provider_keys
+         where ($1::text is null or (${KEY_ORDER}) > ($1::text, $2::text, $3::text)) and ($4::text is null or source = $4)
+         order by ${KEY_ORDER}
+         limit $5`,
+        [after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, source, limit + 1],
+      );
+      const items = found.slice(0, limit).map(decodeProviderKey);
+      return { items, nextCursor: found.length > limit ? providerKeyCursor(items[limit - 1] as ProviderKeyRecord) : null };
+    },
+
+    async putProviderBalance(input): Promise<ProviderBalance | null> {
+      const b = checkProviderBalance(input);
+      // Read (locked) then write, in one transaction: a concurrent put of the same key waits on the
+      // lock and then returns what this one wrote. (Two first puts of a key may both return null.)
+      return driver.transaction(async (tx) => {
+        const [previous] = await rows<ProviderBalanceRow>(
+          `select ${BALANCE_COLUMNS} from tally_provider_balances where customer_id = $1 and provider = $2 and source = $3 for update`,
+          [b.customerId, b.provider, b.source],
+          tx,
+        );
+        const saved = await rows(
+          `insert into tally_provider_balances (customer_id, provider, source, limit_nano_usd, usage_nano_usd, remaining_nano_usd, low, synced_at)
+           select $1::text, $2::text, $3::text, $4::bigint, $5::bigint, $6::bigint, $7::boolean, $8::timestamptz
+           where exists (select 1 from tally_customers where id = $1)
+           on conflict (customer_id, provider, source) do update set limit_nano_usd = excluded.limit_nano_usd,
+             usage_nano_usd = excluded.usage_nano_usd, remaining_nano_usd = excluded.remaining_nano_usd, low = excluded.low,
+             synced_at = excluded.synced_at
+           returning 1`,
+          [b.customerId, b.provider, b.source, b.limitNanoUsd, b.usageNanoUsd, b.remainingNanoUsd, b.low, b.syncedAt],
+          tx,
+        );
+        if (saved.length === 0) throw unknownCustomer(b.customerId);
+        return previous ? decodeProviderBalance(previous) : null;
+      });
+    },
+
+    async listProviderBalances(customerId) {
+      const found = await rows<ProviderBalanceRow>(
+        `select ${BALANCE_COLUMNS} from tally_provider_balances where customer_id = $1 order by provider collate "C", source collate "C"`,
+        [customerId],
+      );
+      return found.map(decodeProviderBalance);
+    },
+
+    // ---- notification preferences and the customer listing (schema version 5; docs/notifications.md)
+
+    async getNotificationPreferences(customerId): Promise<NotificationPreferences> {
+      // No customer's id holds NUL, and Postgres would refuse it as a parameter rather than find nothing.
+      if (typeof customerId !== 'string' || customerId.includes('\0')) throw unknownCustomer(String(customerId));
+      const [row] = await rows<NotificationPreferencesRow>(
+        `select c.id as customer_id, p.categories, tally__ts(p.updated_at) as updated_at
+         from tally_customers c left join tally_notification_preferences p on p.customer_id = c.id
+         where c.id = $1`,
+        [customerId],
+      );
+      if (!row) throw unknownCustomer(customerId);
+      return decodeNotificationPreferences(row);
+    },
+
+    async setNotificationPreferences(command): Promise<NotificationPreferences> {
+      const { customerId, changes, at } = checkSetNotificationPreferences(command);
+      // One statement: the merge happens under the row's lock, so concurrent saves of different
+      // categories both land; an unknown customer inserts nothing (NOT_FOUND) instead of failing
+      // the foreign key, which would abort the caller's transaction.
+      const [row] = await rows<NotificationPreferencesRow>(
+        `insert into tally_notification_preferences as p (customer_id, categories, updated_at)
+         select $1::text, $2::jsonb, $3::timestamptz
+         where exists (select 1 from tally_customers where id = $1)
+         on conflict (customer_id) do update set categories = p.categories || excluded.categories, updated_at = excluded.updated_at
+         returning p.customer_id, p.categories, tally__ts(p.updated_at) as updated_at`,
+        [customerId, JSON.stringify(changes), at],
+      );
+      if (!row) throw unknownCustomer(customerId);
+      return decodeNotificationPreferences(row);
+    },
+
+    async listCustomers(query): Promise<Page<CustomerRecord>> {
+      const { search, after, limit } = checkCustomerQuery(query);
+      // Collation "C" makes ilike fold ASCII letters only, as the memory store does (foldAsciiCase).
+      const found = await rows<{ c: unknown }>(
+        `select ${CUSTOMER_JSON} as c from tally_customers
+         where ($1::text is null or id collate "C" > $1) and ($2::text is null or id collate "C" ilike $2)
+         order by id collate "C"
+         limit $3`,
+        [after, search === null ? null : containsPattern(search), limit + 1],
+      );
+      const items = found.slice(0, limit).map((row) => decodeCustomer(row.c));
+      return { items, nextCursor: found.length > limit ? customerCursor((items[limit - 1] as CustomerRecord).id) : null };
+    },
 
     close: () => driver.close(),
   };

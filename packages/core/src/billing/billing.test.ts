@@ -460,3 +460,26 @@ describe('bad input changes nothing', () => {
     expect((await billing.redeemCoupon({ customerId: 'ivy', code: 'WELCOME5', idempotencyKey: 'r1' })).replayed).toBe(true);
   });
 });
+
+describe('scheduling while the provider answers with its own events', () => {
+  it('cancels and resumes when the provider delivers its event during the call', async () => {
+    const { sandbox, billing } = setup();
+    const started = await billing.subscribe({ customerId: 'cy', tier: 'starter' });
+    if (started.status !== 'checkout') throw new Error('a paid tier goes through checkout');
+    await sandbox.completeCheckout(started.checkoutId);
+    const active = await billing.getSubscription('cy');
+    expect(active?.status).toBe('active');
+
+    const canceled = await billing.cancel('cy');
+    expect(canceled).toMatchObject({ status: 'scheduled', effectiveAt: active?.currentPeriodEnd });
+    expect((await billing.getSubscription('cy'))?.scheduledChange).toEqual({ tier: null, at: active?.currentPeriodEnd });
+    // Asking twice changes nothing more.
+    const version = (await billing.getSubscription('cy'))?.version;
+    await billing.cancel('cy');
+    expect((await billing.getSubscription('cy'))?.version).toBe(version);
+
+    const resumed = await billing.undoScheduledChange('cy');
+    expect(resumed.scheduledChange).toBeNull();
+    expect((await billing.getSubscription('cy'))?.scheduledChange).toBeNull();
+  });
+});

@@ -444,12 +444,18 @@ export function createBilling(options: CreateBillingOptions) {
       });
     }
     const saved = await atomically(async (tx) => {
-      const next = { ...record, scheduledChange: { tier, at: record.currentPeriodEnd }, version: record.version + 1, updatedAt: at };
-      const stored = await save(tx, next, record);
+      // The provider may have delivered its own event for this change while it was called (a webhook
+      // handled in the same process): build on what is stored now, not on what was read before.
+      const current = (await tx.getSubscription(customerId)) ?? record;
+      if (current.status === 'canceled') throw new TallyError('CONFLICT', `The subscription of "${customerId}" is already canceled`);
+      const wanted = { tier, at: current.currentPeriodEnd };
+      const already = current.scheduledChange;
+      if (already && already.tier === tier && already.at.getTime() === wanted.at.getTime()) return current;
+      const stored = await save(tx, { ...current, scheduledChange: wanted, version: current.version + 1, updatedAt: at }, current);
       await announceLocal(tx, stored, at);
       return stored;
     });
-    return { status: 'scheduled', subscription: saved, effectiveAt: record.currentPeriodEnd };
+    return { status: 'scheduled', subscription: saved, effectiveAt: saved.currentPeriodEnd };
   }
 
   /** Moves a subscription whose period is over into the next one (or ends it), at most once per period. */
@@ -637,7 +643,10 @@ export function createBilling(options: CreateBillingOptions) {
       }
       const at = now();
       return atomically(async (tx) => {
-        const saved = await save(tx, { ...record, scheduledChange: null, version: record.version + 1, updatedAt: at }, record);
+        // As in `schedule`: the provider's own event may already have cleared it.
+        const current = (await tx.getSubscription(customerId)) ?? record;
+        if (!current.scheduledChange) return current;
+        const saved = await save(tx, { ...current, scheduledChange: null, version: current.version + 1, updatedAt: at }, current);
         await announceLocal(tx, saved, at);
         return saved;
       });

@@ -97,6 +97,13 @@ const catalogShape = z.object({
   /** In ascending order: a later tier is an upgrade of an earlier one. */
   tiers: z.array(tierSchema).min(1).max(100),
   markup: z.array(markupRuleSchema).max(1000).default([]),
+  /** Calls on a customer's own provider key (BYOK): no markup; optionally a platform fee. */
+  byok: z
+    .object({
+      /** Basis points of the call's provider cost charged in credits: 500 = 5 %. 0 = BYOK calls are free. */
+      platformFeeBps: z.number().int().min(0).max(1_000_000).default(0),
+    })
+    .default({ platformFeeBps: 0 }),
   /** Power level → tier (or `"*"`) → model id. */
   powerLevels: z.partialRecord(z.enum(POWER_LEVELS), z.record(z.string(), z.string().min(1))).default({}),
   /** Static per-token prices for models not priced by a live source (e.g. OpenRouter's catalog). */

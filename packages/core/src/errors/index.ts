@@ -13,6 +13,7 @@ export type TallyErrorCode =
   | 'UNKNOWN_MODEL'
   | 'PRICE_UNAVAILABLE'
   | 'INSUFFICIENT_CREDITS'
+  | 'SPEND_CAP_EXCEEDED'
   | 'HOLD_NOT_ACTIVE'
   | 'HOLD_EXPIRED'
   | 'IDEMPOTENCY_CONFLICT'
@@ -28,6 +29,12 @@ export type TallyErrorCode =
   | 'COUPON_EXHAUSTED'
   | 'COUPON_ALREADY_REDEEMED'
   | 'COUPON_NOT_APPLICABLE'
+  // The HTTP layer's own (`@tally/core/http`), which the client throws back as they came.
+  | 'UNAUTHENTICATED'
+  | 'ROUTE_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
   | 'INTERNAL';
 
 export interface TallyErrorIssue {

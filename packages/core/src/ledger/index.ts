@@ -1,5 +1,6 @@
 export { canonicalJson } from './canonical.js';
 export { createMemoryStore } from './memory-store.js';
+export { endUserOf, scopeKey, scopeOf, validateSpendCap } from './spend-caps.js';
 export {
   type ChargeInput,
   type CreateTallyOptions,

@@ -11,7 +11,24 @@ import type {
   SubscriptionRecord,
 } from '../billing/types.js';
 import { SUBSCRIPTION_STATUSES } from '../billing/types.js';
+import {
+  checkProviderBalance,
+  checkProviderKey,
+  checkProviderKeyQuery,
+  type ProviderBalance,
+  type ProviderKeyQuery,
+  type ProviderKeyRecord,
+  providerKeyCursor,
+} from '../byok/store.js';
 import { TallyError } from '../errors/index.js';
+import {
+  checkSetNotificationPreferences,
+  type NotificationPreferences,
+  notificationPreferences,
+  type SetNotificationPreferencesCommand,
+} from '../notifications/preferences.js';
+import { type CustomerQuery, checkCustomerQuery, customerCursor, foldAsciiCase } from '../notifications/store.js';
+import { type CapCounter, checkCap, countedAt, EACH_END_USER_SCOPE, endUserOf, scopeOf, usedAt, validateSpendCap } from './spend-caps.js';
 import type {
   AdjustCommand,
   AuditIssue,
@@ -37,6 +54,8 @@ import type {
   Page,
   ReleaseCommand,
   ReserveCommand,
+  SetSpendCapCommand,
+  SpendCapStatus,
   SpendCommand,
   TallyStore,
   UpsertCustomerCommand,
@@ -411,6 +430,10 @@ export function createMemoryStore(): TallyStore {
   const bucketExpiries = new DueHeap();
   const holdExpiries = new DueHeap();
   const counters = { entry: 0, operation: 0, bucket: 0, hold: 0, outbox: 0 };
+  /** Spend-cap counters per customer, by scope key (spend-caps.ts); a customer without caps has none. */
+  const spendCaps = new Map<string, Map<string, CapCounter>>();
+  /** The end user each hold was reserved for, when one was named. */
+  const holdEndUsers = new Map<string, string>();
 
   const undo: Array<() => void> = [];
   let depth = 0;
@@ -905,6 +928,7 @@ export function createMemoryStore(): TallyStore {
   function chargeOperation(command: SpendCommand, operation: string, kind: EntryKind, mode: 'strict' | 'usage'): ChargeResult {
     return idempotent(command, operation, (when) => {
       requireAmount(command.amountMicros, 'positive');
+      const endUserId = endUserOf(command.endUserId);
       const c = customerOrThrow(command.customerId);
       expireCustomer(c, when);
       const operationId = nextOperationId();
@@ -921,6 +945,10 @@ export function createMemoryStore(): TallyStore {
         usage,
         when,
       );
+      // After the credit check (so a customer out of credit hears that first); the operation is atomic.
+      // Usage already happened: like a shortfall of credit, a cap never refuses it, but it counts.
+      if (mode === 'strict') checkCaps(c, endUserId, command.amountMicros, when);
+      countCaps(c, endUserId, command.amountMicros, when);
       emitCharged(c, operationId, kind, command.amountMicros, result, null, when);
       return {
         operationId,
@@ -931,6 +959,135 @@ export function createMemoryStore(): TallyStore {
         debtMicros: result.debtMicros,
       };
     });
+  }
+
+  // ---- spend caps (docs/ledger.md, "Spend caps")
+
+  /** The caps an end user answers to: its own when set, else the each-end-user default. */
+  function endUserCaps(caps: Map<string, CapCounter>, endUserId: string): CapCounter | undefined {
+    const own = caps.get(endUserId);
+    if (own?.explicit) return own;
+    const each = caps.get(EACH_END_USER_SCOPE);
+    return each?.explicit ? each : undefined;
+  }
+
+  const isCapped = (caps: Map<string, CapCounter> | undefined): caps is Map<string, CapCounter> =>
+    caps !== undefined && [...caps.values()].some((counter) => counter.explicit);
+
+  function heldBy(c: CustomerState, endUserId: string): bigint {
+    let held = 0n;
+    for (const hold of c.activeHolds.values()) if (holdEndUsers.get(hold.id) === endUserId) held += hold.amountMicros;
+    return held;
+  }
+
+  /** Refuses (`SPEND_CAP_EXCEEDED`) what would take the customer or the end user past a cap. */
+  function checkCaps(c: CustomerState, endUserId: string | null, amount: bigint, when: Date): void {
+    const caps = spendCaps.get(c.record.id);
+    if (!isCapped(caps)) return;
+    const total = caps.get('');
+    if (total?.explicit) {
+      checkCap({
+        customerId: c.record.id,
+        endUserId: null,
+        daily: total.daily,
+        monthly: total.monthly,
+        used: usedAt(total, when),
+        heldMicros: c.held,
+        requestedMicros: amount,
+        at: when,
+      });
+    }
+    if (endUserId === null) return;
+    const limits = endUserCaps(caps, endUserId);
+    if (!limits) return;
+    checkCap({
+      customerId: c.record.id,
+      endUserId,
+      daily: limits.daily,
+      monthly: limits.monthly,
+      used: usedAt(caps.get(endUserId), when),
+      heldMicros: heldBy(c, endUserId),
+      requestedMicros: amount,
+      at: when,
+    });
+  }
+
+  function counter(caps: Map<string, CapCounter>, key: string, when: Date): CapCounter {
+    let row = caps.get(key);
+    if (!row) {
+      row = {
+        daily: null,
+        monthly: null,
+        explicit: false,
+        dayStart: Number.NEGATIVE_INFINITY,
+        dayUsed: 0n,
+        monthStart: Number.NEGATIVE_INFINITY,
+        monthUsed: 0n,
+        updatedAt: when,
+      };
+      caps.set(key, row);
+      undo.push(() => caps.delete(key));
+    }
+    return row;
+  }
+
+  /** Adds a charge to the customer's and the end user's counters while the customer has any cap. */
+  function countCaps(c: CustomerState, endUserId: string | null, amount: bigint, when: Date): void {
+    const caps = spendCaps.get(c.record.id);
+    if (amount <= 0n || !isCapped(caps)) return;
+    for (const key of endUserId === null ? [''] : ['', endUserId]) {
+      const row = counter(caps, key, when);
+      const next = countedAt(row, amount, when);
+      set(row, 'dayStart', next.dayStart);
+      set(row, 'dayUsed', next.dayUsed);
+      set(row, 'monthStart', next.monthStart);
+      set(row, 'monthUsed', next.monthUsed);
+    }
+  }
+
+  function capStatus(c: CustomerState, key: string, row: CapCounter, at: Date): SpendCapStatus {
+    const used = usedAt(row, at);
+    return {
+      customerId: c.record.id,
+      scope: scopeOf(key),
+      dailyMicros: row.daily,
+      monthlyMicros: row.monthly,
+      usedTodayMicros: used.today,
+      usedThisMonthMicros: used.month,
+      heldMicros: key === '' ? c.held : key === EACH_END_USER_SCOPE ? 0n : heldBy(c, key),
+      updatedAt: new Date(row.updatedAt),
+    };
+  }
+
+  function setSpendCap(command: SetSpendCapCommand): SpendCapStatus {
+    return atomic(() => {
+      const { key, daily, monthly } = validateSpendCap(command);
+      const when = time(command.at, 'at');
+      const c = customerOrThrow(command.customerId);
+      let caps = spendCaps.get(c.record.id);
+      if (!caps) {
+        const created = new Map<string, CapCounter>();
+        caps = created;
+        spendCaps.set(c.record.id, created);
+        undo.push(() => spendCaps.delete(c.record.id));
+      }
+      const row = counter(caps, key, new Date(when));
+      set(row, 'daily', daily);
+      set(row, 'monthly', monthly);
+      set(row, 'explicit', daily !== null || monthly !== null);
+      set(row, 'updatedAt', new Date(when));
+      return capStatus(c, key, row, new Date(when));
+    });
+  }
+
+  function listSpendCaps(customerId: string, at: Date): SpendCapStatus[] {
+    const c = customerOrThrow(customerId);
+    const when = new Date(time(at, 'at'));
+    const rows = [...(spendCaps.get(c.record.id) ?? new Map<string, CapCounter>()).entries()].filter(
+      ([key, row]) => row.explicit || key !== EACH_END_USER_SCOPE,
+    );
+    rows.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return rows.map(([key, row]) => capStatus(c, key, row, when));
   }
 
   const spend = (command: SpendCommand) => chargeOperation(command, OPERATIONS.spend, 'spend', 'strict');
@@ -981,9 +1138,11 @@ export function createMemoryStore(): TallyStore {
       const expiresAt = time(command.expiresAt, 'expiresAt');
       if (expiresAt <= when.getTime())
         throw new TallyError('VALIDATION', 'expiresAt must be in the future', { details: { field: 'expiresAt' } });
+      const endUserId = endUserOf(command.endUserId);
       const c = customerOrThrow(command.customerId);
       expireCustomer(c, when);
       if (!c.record.unlimited && command.amountMicros > available(c)) throw insufficient(c, command.amountMicros);
+      checkCaps(c, endUserId, command.amountMicros, when);
       const hold: Hold = {
         id: String(++counters.hold),
         customerId: c.record.id,
@@ -996,9 +1155,11 @@ export function createMemoryStore(): TallyStore {
       };
       holds.set(hold.id, hold);
       c.activeHolds.set(hold.id, hold);
+      if (endUserId !== null) holdEndUsers.set(hold.id, endUserId);
       undo.push(() => {
         holds.delete(hold.id);
         c.activeHolds.delete(hold.id);
+        holdEndUsers.delete(hold.id);
       });
       set(c, 'held', c.held + hold.amountMicros);
       holdExpiries.push({ t: expiresAt, id: hold.id });
@@ -1038,6 +1199,7 @@ export function createMemoryStore(): TallyStore {
           usage,
           when,
         );
+        countCaps(c, holdEndUsers.get(hold.id) ?? null, command.amountMicros, when);
         emitCharged(c, operationId, 'capture', command.amountMicros, result, hold.id, when);
       }
       return {
@@ -1675,6 +1837,116 @@ export function createMemoryStore(): TallyStore {
     });
   }
 
+  // ---- provider keys and balance snapshots (docs/byok.md)
+
+  /** By `<customer>\n<provider>\n<source>`: "\n" sorts below every id character, so key order is tuple order. */
+  const providerKeys = new Map<string, ProviderKeyRecord>();
+  const providerBalances = new Map<string, ProviderBalance>();
+  const providerSlot = (r: { customerId: string; provider: string; source: string }) => `${r.customerId}\n${r.provider}\n${r.source}`;
+  const copyProviderKey = (r: ProviderKeyRecord): ProviderKeyRecord => ({
+    ...r,
+    createdAt: copyDate(r.createdAt),
+    updatedAt: copyDate(r.updatedAt),
+  });
+  const copyProviderBalance = (b: ProviderBalance): ProviderBalance => ({ ...b, syncedAt: copyDate(b.syncedAt) });
+
+  function drop<K, V>(map: Map<K, V>, key: K): boolean {
+    if (!map.has(key)) return false;
+    const previous = map.get(key) as V;
+    map.delete(key);
+    undo.push(() => {
+      map.set(key, previous);
+    });
+    return true;
+  }
+
+  function putProviderKey(input: ProviderKeyRecord, expectedSealed?: string): ProviderKeyRecord {
+    const record = checkProviderKey(input);
+    if (expectedSealed !== undefined && typeof expectedSealed !== 'string') throw invalid('expectedSealed', 'must be a string');
+    customerOrThrow(record.customerId);
+    const slot = providerSlot(record);
+    const stored = providerKeys.get(slot);
+    if (expectedSealed !== undefined && stored?.sealed !== expectedSealed) {
+      throw new TallyError('CONFLICT', `The ${record.provider} key of "${record.customerId}" changed since it was read`, {
+        details: { customerId: record.customerId, provider: record.provider, source: record.source },
+      });
+    }
+    const saved = stored ? { ...record, createdAt: stored.createdAt } : record;
+    put(providerKeys, slot, saved);
+    return copyProviderKey(saved);
+  }
+
+  function deleteProviderKey(customerId: string, provider: string, source: string): boolean {
+    const slot = providerSlot({ customerId, provider, source });
+    drop(providerBalances, slot);
+    return drop(providerKeys, slot);
+  }
+
+  function listProviderKeys(query: ProviderKeyQuery): { items: ProviderKeyRecord[]; nextCursor: string | null } {
+    const { after, limit, source } = checkProviderKeyQuery(query);
+    const from = after === null ? null : providerSlot({ customerId: after[0], provider: after[1], source: after[2] });
+    const slots = [...providerKeys.keys()].filter((slot) => from === null || slot > from).sort();
+    const items: ProviderKeyRecord[] = [];
+    for (const slot of slots) {
+      const record = providerKeys.get(slot) as ProviderKeyRecord;
+      if (source !== null && record.source !== source) continue;
+      if (items.length === limit) return { items, nextCursor: providerKeyCursor(items[limit - 1] as ProviderKeyRecord) };
+      items.push(copyProviderKey(record));
+    }
+    return { items, nextCursor: null };
+  }
+
+  function putProviderBalance(input: ProviderBalance): ProviderBalance | null {
+    const balance = checkProviderBalance(input);
+    customerOrThrow(balance.customerId);
+    const slot = providerSlot(balance);
+    const previous = providerBalances.get(slot);
+    put(providerBalances, slot, balance);
+    return previous ? copyProviderBalance(previous) : null;
+  }
+
+  function listProviderBalances(customerId: string): ProviderBalance[] {
+    if (typeof customerId !== 'string' || customerId.includes('\n')) return [];
+    const prefix = `${customerId}\n`;
+    const slots = [...providerBalances.keys()].filter((slot) => slot.startsWith(prefix)).sort();
+    return slots.map((slot) => copyProviderBalance(providerBalances.get(slot) as ProviderBalance));
+  }
+
+  // ---- notification preferences and the customer listing (docs/notifications.md)
+
+  /** The categories each customer ever set; absent: the defaults. */
+  const notificationSettings = new Map<string, { categories: Readonly<Record<string, boolean>>; updatedAt: Date }>();
+
+  function getNotificationPreferences(customerId: string): NotificationPreferences {
+    const c = customerOrThrow(customerId);
+    const saved = notificationSettings.get(c.record.id);
+    return notificationPreferences(c.record.id, saved?.categories ?? null, saved?.updatedAt ?? null);
+  }
+
+  function setNotificationPreferences(command: SetNotificationPreferencesCommand): NotificationPreferences {
+    const { customerId, changes, at } = checkSetNotificationPreferences(command);
+    const c = customerOrThrow(customerId);
+    const saved = notificationSettings.get(c.record.id);
+    // A new object rather than an edit of the old one, so `put`'s undo restores the old one whole.
+    put(notificationSettings, c.record.id, { categories: { ...saved?.categories, ...changes }, updatedAt: at });
+    return getNotificationPreferences(c.record.id);
+  }
+
+  function listCustomers(query: CustomerQuery): Page<CustomerRecord> {
+    const { search, after, limit } = checkCustomerQuery(query);
+    const needle = search === null ? null : foldAsciiCase(search);
+    // A scan of every customer: the reference store favours plain code; the SQL stores walk an index.
+    const ids: string[] = [];
+    for (const id of customers.keys()) {
+      if (after !== null && id <= after) continue;
+      if (needle !== null && !foldAsciiCase(id).includes(needle)) continue;
+      ids.push(id);
+    }
+    ids.sort();
+    const items = ids.slice(0, limit).map((id) => copyCustomer((customers.get(id) as CustomerState).record));
+    return { items, nextCursor: ids.length > limit ? customerCursor((items[limit - 1] as CustomerRecord).id) : null };
+  }
+
   // ---- the port
 
   type Enter = <T>(fn: () => T) => Promise<T>;
@@ -1746,6 +2018,8 @@ export function createMemoryStore(): TallyStore {
       reserve: (command) => enter(() => reserve(command)),
       capture: (command) => enter(() => capture(command)),
       release: (command) => enter(() => release(command)),
+      setSpendCap: (command) => enter(() => setSpendCap(command)),
+      listSpendCaps: (customerId, at) => enter(() => listSpendCaps(customerId, at)),
       sweepHolds: (at) => enter(() => sweepHolds(at)),
       expireBuckets: (at) => enter(() => expireBuckets(at)),
       balance: (customerId, at) => enter(() => balance(customerId, at)),
@@ -1795,6 +2069,19 @@ export function createMemoryStore(): TallyStore {
       saveAutoRecharge: (settings) => enter(() => saveAutoRecharge(settings)),
       claimAutoRecharge: (query) => enter(() => claimAutoRecharge(query)),
       retryOutbox: (id, at) => enter(() => retryOutbox(id, at)),
+      putProviderKey: (record, expectedSealed) => enter(() => putProviderKey(record, expectedSealed)),
+      getProviderKey: (customerId, provider, source) =>
+        enter(() => {
+          const record = providerKeys.get(providerSlot({ customerId, provider, source }));
+          return record ? copyProviderKey(record) : null;
+        }),
+      deleteProviderKey: (customerId, provider, source) => enter(() => deleteProviderKey(customerId, provider, source)),
+      listProviderKeys: (query) => enter(() => listProviderKeys(query)),
+      putProviderBalance: (balance) => enter(() => putProviderBalance(balance)),
+      listProviderBalances: (customerId) => enter(() => listProviderBalances(customerId)),
+      getNotificationPreferences: (customerId) => enter(() => getNotificationPreferences(customerId)),
+      setNotificationPreferences: (command) => enter(() => setNotificationPreferences(command)),
+      listCustomers: (query) => enter(() => listCustomers(query)),
       close: async () => {},
     };
   }

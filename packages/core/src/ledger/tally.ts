@@ -1,11 +1,12 @@
 import type { ModelPrice } from '../catalog/schema.js';
 import { type Catalog, findTier } from '../catalog/schema.js';
 import { TallyError } from '../errors/index.js';
-import { type PricedCall, priceCall, type TokenUsage } from '../pricing/cost.js';
+import { byokFeeForCost, type PricedCall, priceCall, type TokenUsage } from '../pricing/cost.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { IntegerInput } from '../units/integer.js';
 import { toBigInt } from '../units/integer.js';
 import { canonicalJson } from './canonical.js';
+import { EACH_END_USER_SCOPE, endUserOf } from './spend-caps.js';
 import type {
   AuditReport,
   Balance,
@@ -18,6 +19,8 @@ import type {
   GrantResult,
   HoldResult,
   Page,
+  SpendCapScope,
+  SpendCapStatus,
   TallyStore,
   UsageBatchItemResult,
   UsageCommand,
@@ -57,6 +60,8 @@ export interface GrantInput {
 
 export interface ChargeInput {
   customerId: string;
+  /** The customer's end user or API key the charge is for: counted against its spend caps. */
+  endUserId?: string;
   amountMicros: IntegerInput;
   description?: string;
   usage?: UsageInput;
@@ -72,7 +77,18 @@ export interface MeterInput {
   reportedCostNanoUsd?: bigint;
   generationId?: string;
   keySource?: 'managed' | 'byok';
+  endUserId?: string;
   idempotencyKey: string;
+}
+
+export interface SpendCapInput {
+  customerId: string;
+  /** Omitted: the customer's total. `"*"`: each end user without a cap of its own. Else one end user or API key. */
+  endUserId?: string;
+  /** Credit micros per UTC day; omitted or null: no daily cap. */
+  dailyMicros?: IntegerInput | null;
+  /** Credit micros per UTC calendar month; omitted or null: no monthly cap. */
+  monthlyMicros?: IntegerInput | null;
 }
 
 export interface TransactionsQuery {
@@ -126,13 +142,16 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     const amountMicros = amount(input.amountMicros, 'amountMicros', 'positive');
     const description = text(input.description, 'description');
     const usage = usageDetails(input.usage, catalog);
+    const endUserId = endUserOf(input.endUserId);
     return {
       customerId,
+      endUserId,
       amountMicros,
       description,
       usage,
       idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
-      request: fingerprint(operation, { customerId, amountMicros, description, usage }),
+      // The end user joins the fingerprint only when named, so keys stored before caps existed still replay.
+      request: fingerprint(operation, { customerId, amountMicros, description, usage, ...(endUserId ? { endUserId } : {}) }),
       at: now(),
     };
   }
@@ -201,13 +220,21 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
         ...(input.price ? { price: input.price } : {}),
         ...(input.reportedCostNanoUsd !== undefined ? { reportedCostNanoUsd: input.reportedCostNanoUsd } : {}),
       });
-      if (priced.chargeMicros === 0n) return { priced, charge: null };
+      // BYOK: the customer's own key paid the provider; only the catalog's platform fee is charged, unmarked.
+      const byok = input.keySource === 'byok';
+      const chargeMicros = !byok
+        ? priced.chargeMicros
+        : priced.free
+          ? 0n
+          : byokFeeForCost(catalog, priced.providerCostNanoUsd, priced.chargeMicros > 0n);
+      if (chargeMicros === 0n) return { priced, charge: null };
       const charge = await store.recordUsage(
         chargeCommand(
           {
             customerId: record.id,
-            amountMicros: priced.chargeMicros,
+            amountMicros: chargeMicros,
             idempotencyKey: input.idempotencyKey,
+            ...(input.endUserId !== undefined ? { endUserId: input.endUserId } : {}),
             usage: {
               model: input.model,
               inputTokens: input.usage.inputTokens,
@@ -215,7 +242,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
               outputTokens: input.usage.outputTokens,
               reasoningTokens: input.usage.reasoningTokens ?? 0,
               providerCostNanoUsd: priced.providerCostNanoUsd,
-              markupBps: priced.markupBps,
+              markupBps: byok ? 0 : priced.markupBps,
               catalogVersion: priced.catalogVersion,
               generationId: input.generationId ?? null,
               keySource: input.keySource ?? 'managed',
@@ -242,17 +269,26 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     },
 
     /** Reserves credits for a call whose cost is not known yet (e.g. a streaming LLM call). */
-    reserve(input: { customerId: string; amountMicros: IntegerInput; ttlMs: number; idempotencyKey: string }): Promise<HoldResult> {
+    reserve(input: {
+      customerId: string;
+      /** Counted against this end user's spend caps (and the customer's) while the hold is active. */
+      endUserId?: string;
+      amountMicros: IntegerInput;
+      ttlMs: number;
+      idempotencyKey: string;
+    }): Promise<HoldResult> {
       const at = now();
       const customerId = identifier(input.customerId, 'customerId');
+      const endUserId = endUserOf(input.endUserId);
       const amountMicros = amount(input.amountMicros, 'amountMicros', 'positive');
       const ttlMs = duration(input.ttlMs, 'ttlMs');
       return store.reserve({
         customerId,
+        endUserId,
         amountMicros,
         expiresAt: new Date(at.getTime() + ttlMs),
         idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
-        request: fingerprint('reserve', { customerId, amountMicros, ttlMs }),
+        request: fingerprint('reserve', { customerId, amountMicros, ttlMs, ...(endUserId ? { endUserId } : {}) }),
         at,
       });
     },
@@ -306,6 +342,30 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
         ...(query.to !== undefined ? { to: date(query.to, 'to') } : {}),
         ...(query.cursor !== undefined ? { cursor: identifier(query.cursor, 'cursor') } : {}),
       });
+    },
+
+    spendCaps: {
+      /**
+       * Sets the daily and monthly caps of the customer's total, one end user, or (`endUserId: "*"`)
+       * each end user without caps of its own. Both null or omitted: removes them. Enforced at reserve
+       * and spend time with `SPEND_CAP_EXCEEDED`; recorded usage is never refused but counts.
+       */
+      set(input: SpendCapInput): Promise<SpendCapStatus> {
+        const customerId = identifier(input.customerId, 'customerId');
+        let scope: SpendCapScope = { kind: 'customer' };
+        if (input.endUserId === EACH_END_USER_SCOPE) scope = { kind: 'each-end-user' };
+        else if (input.endUserId !== undefined) scope = { kind: 'end-user', endUserId: endUserOf(input.endUserId) as string };
+        const cap = (value: IntegerInput | null | undefined, field: string) => (value == null ? null : amount(value, field, 'positive'));
+        return store.setSpendCap({
+          customerId,
+          scope,
+          dailyMicros: cap(input.dailyMicros, 'dailyMicros'),
+          monthlyMicros: cap(input.monthlyMicros, 'monthlyMicros'),
+          at: now(),
+        });
+      },
+      /** Every capped scope and every end user counted, with what each used today and this month. */
+      list: (customerId: string): Promise<SpendCapStatus[]> => store.listSpendCaps(identifier(customerId, 'customerId'), now()),
     },
 
     sweepHolds: (): Promise<number> => store.sweepHolds(now()),

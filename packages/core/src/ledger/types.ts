@@ -4,6 +4,8 @@
  */
 
 import type { BillingStore } from '../billing/types.js';
+import type { ProviderStore } from '../byok/store.js';
+import type { NotificationStore } from '../notifications/store.js';
 
 export const BUCKET_KINDS = ['allowance', 'purchased', 'coupon', 'adjustment'] as const;
 /** Where a customer's credits came from; each kind is a separate bucket with its own expiry. */
@@ -149,6 +151,8 @@ export interface GrantCommand extends Mutation {
 
 export interface SpendCommand extends Mutation {
   customerId: string;
+  /** The customer's end user or API key the charge is for: counted against that scope's spend caps. */
+  endUserId?: string | null;
   amountMicros: bigint;
   description: string | null;
   usage: UsageDetails | null;
@@ -163,6 +167,8 @@ export interface AdjustCommand extends Mutation {
 
 export interface ReserveCommand extends Mutation {
   customerId: string;
+  /** Counted against the end user's spend caps while the hold is active, and its capture after. */
+  endUserId?: string | null;
   amountMicros: bigint;
   expiresAt: Date;
 }
@@ -176,6 +182,32 @@ export interface CaptureCommand extends Mutation {
 
 export interface ReleaseCommand extends Mutation {
   holdId: string;
+}
+
+/** Where a spend cap applies: the customer's total, one end user (or API key), or each end user without a cap of its own. */
+export type SpendCapScope = { kind: 'customer' } | { kind: 'end-user'; endUserId: string } | { kind: 'each-end-user' };
+
+/** Limits in credit micros over UTC calendar days and months; null: no limit for that period. */
+export interface SetSpendCapCommand {
+  customerId: string;
+  scope: SpendCapScope;
+  dailyMicros: bigint | null;
+  monthlyMicros: bigint | null;
+  at: Date;
+}
+
+/** One scope's caps and what it has used in the windows containing `at` (docs/ledger.md, "Spend caps"). */
+export interface SpendCapStatus {
+  customerId: string;
+  scope: SpendCapScope;
+  dailyMicros: bigint | null;
+  monthlyMicros: bigint | null;
+  /** Charged in the UTC day / month of `at` while the customer had a cap. */
+  usedTodayMicros: bigint;
+  usedThisMonthMicros: bigint;
+  /** Active holds in this scope: they count against both windows until they settle. */
+  heldMicros: bigint;
+  updatedAt: Date;
 }
 
 /** A charge for usage that already happened: never refused for lack of credit; the shortfall is debt. */
@@ -284,8 +316,11 @@ export interface ClaimOutboxCommand {
   topics?: string[];
 }
 
-/** The ledger (docs/ledger.md) and the billing records (docs/billing.md) in one store. */
-export interface TallyStore extends BillingStore {
+/**
+ * The ledger (docs/ledger.md), the billing records (docs/billing.md), provider keys (docs/byok.md) and
+ * notification preferences with the customer listing (docs/notifications.md) in one store.
+ */
+export interface TallyStore extends BillingStore, ProviderStore, NotificationStore {
   /** Runs `fn` with a store whose operations all commit or roll back together. */
   transaction<T>(fn: (tx: TallyStore) => Promise<T>): Promise<T>;
   upsertCustomer(command: UpsertCustomerCommand): Promise<CustomerRecord>;
@@ -299,6 +334,10 @@ export interface TallyStore extends BillingStore {
   reserve(command: ReserveCommand): Promise<HoldResult>;
   capture(command: CaptureCommand): Promise<CaptureResult>;
   release(command: ReleaseCommand): Promise<HoldResult>;
+  /** Sets or (both limits null) removes a scope's caps. Unknown customer: `NOT_FOUND`. */
+  setSpendCap(command: SetSpendCapCommand): Promise<SpendCapStatus>;
+  /** Every scope with caps, and every end user counted while the customer had any. */
+  listSpendCaps(customerId: string, at: Date): Promise<SpendCapStatus[]>;
   /** Expires active holds whose time is up. Returns how many. */
   sweepHolds(at: Date): Promise<number>;
   /** Expires buckets whose time is up (an `expire` entry each). Returns how many. */

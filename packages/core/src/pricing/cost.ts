@@ -84,6 +84,19 @@ export function chargeForCost(catalog: Catalog, costNanoUsd: bigint, markupBps: 
   return costWasPositive && micros === 0n ? 1n : micros;
 }
 
+/**
+ * Credit micros of the catalog's BYOK platform fee (`byok.platformFeeBps` of the provider cost): the
+ * same exchange as `chargeForCost`, rounded once, half-up, and at least 1 micro when the fee is set and
+ * the call cost something. 0 when the catalog sets no fee.
+ */
+export function byokFeeForCost(catalog: Catalog, costNanoUsd: bigint, costWasPositive = costNanoUsd > 0n): bigint {
+  if (costNanoUsd < 0n) throw new TallyError('VALIDATION', 'provider cost must not be negative');
+  const bps = BigInt(catalog.byok.platformFeeBps);
+  if (bps === 0n) return 0n;
+  const micros = divideRoundHalfUp(costNanoUsd * catalog.microsPerUsd * bps, NANO_PER_USD * BPS);
+  return costWasPositive && micros === 0n ? 1n : micros;
+}
+
 export interface PriceCallInput {
   catalog: Catalog;
   tier: string;

@@ -1,4 +1,5 @@
 export {
+  byokFeeForCost,
   catalogModelPrice,
   chargeForCost,
   isFreeModel,

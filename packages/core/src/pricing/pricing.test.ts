@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sampleCatalog } from '../catalog/sample.js';
 import { defineCatalog } from '../catalog/schema.js';
-import { chargeForCost, isFreeModel, priceCall, providerCost } from './cost.js';
+import { byokFeeForCost, chargeForCost, isFreeModel, priceCall, providerCost } from './cost.js';
 import { resolveMarkup } from './markup.js';
 
 describe('provider cost', () => {
@@ -142,6 +142,36 @@ describe('priceCall', () => {
     expect(() =>
       priceCall({ catalog: sampleCatalog, tier: 'starter', model: 'openai/gpt-4o', usage, reportedCostNanoUsd: -1n }),
     ).toThrowError(expect.objectContaining({ code: 'VALIDATION' }));
+  });
+});
+
+describe('BYOK platform fee', () => {
+  const withFee = (platformFeeBps: number, microsPerUsd = 1_000_000n) =>
+    defineCatalog({ tiers: [{ id: 'free', name: 'Free', price: 0n, allowance: 0n }], microsPerUsd, byok: { platformFeeBps } });
+
+  it('defaults to 0: BYOK calls cost no credits', () => {
+    expect(sampleCatalog.byok).toEqual({ platformFeeBps: 0 });
+    expect(byokFeeForCost(sampleCatalog, 420_000n)).toBe(0n);
+  });
+
+  it('is bps of the provider cost in credits, rounded once half-up, at least 1 micro for a paid call', () => {
+    // 420,000 nano-USD × 5 % = 21,000 nano-USD = 21 micros at 1 credit per USD.
+    expect(byokFeeForCost(withFee(500), 420_000n)).toBe(21n);
+    // 15,000,000 nano × 0.01 % = 1,500 nano = 1.5 micros → 2; 14,999,999 nano → 1.4999999 → 1.
+    expect(byokFeeForCost(withFee(1), 15_000_000n)).toBe(2n);
+    expect(byokFeeForCost(withFee(1), 14_999_999n)).toBe(1n);
+    // 1,000 nano × 5 % = 50 nano = 0.05 micros: a paid call is never free.
+    expect(byokFeeForCost(withFee(500), 1_000n)).toBe(1n);
+    expect(byokFeeForCost(withFee(500), 0n)).toBe(0n);
+    // A cost that was positive below a nano-USD still pays the minimum.
+    expect(byokFeeForCost(withFee(500), 0n, true)).toBe(1n);
+    // The catalog's exchange applies: 2,000,000 micros per USD doubles it.
+    expect(byokFeeForCost(withFee(500, 2_000_000n), 420_000n)).toBe(42n);
+  });
+
+  it('refuses a negative cost and a fee that is not a whole number of bps', () => {
+    expect(() => byokFeeForCost(withFee(500), -1n)).toThrowError(expect.objectContaining({ code: 'VALIDATION' }));
+    for (const bad of [-1, 1.5, 1_000_001]) expect(() => withFee(bad)).toThrowError(expect.objectContaining({ code: 'CATALOG_INVALID' }));
   });
 });
 

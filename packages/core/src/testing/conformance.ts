@@ -5,6 +5,8 @@ import { canonicalJson } from '../ledger/canonical.js';
 import { createTally, type Tally } from '../ledger/tally.js';
 import type { BucketKind, Entry, EntryQuery, TallyStore } from '../ledger/types.js';
 import type { BillingInterval } from '../time/index.js';
+import { notificationCases } from './conformance-notifications.js';
+import { providerCases } from './conformance-provider.js';
 import { createFakeClock, type FakeClock } from './index.js';
 
 /**
@@ -43,19 +45,22 @@ class ConformanceFailure extends Error {
   override readonly name = 'ConformanceFailure';
 }
 
+// The three assertions are exported for the case files beside this one, which import them back
+// through a module cycle: safe, because a case calls them only when it runs, after both have loaded.
+
 /** Compares canonical JSON, so bigints, dates and key order compare by meaning. */
-function expectEqual(actual: unknown, expected: unknown, message: string): void {
+export function expectEqual(actual: unknown, expected: unknown, message: string): void {
   const a = canonicalJson(actual);
   const e = canonicalJson(expected);
   if (a !== e) throw new ConformanceFailure(`${message}\n  expected: ${e}\n  actual:   ${a}`);
 }
 
-function expectTrue(condition: boolean, message: string): void {
+export function expectTrue(condition: boolean, message: string): void {
   if (!condition) throw new ConformanceFailure(message);
 }
 
 /** Takes a thunk as well as a promise because the facade refuses bad input synchronously. */
-async function expectError(action: Promise<unknown> | (() => unknown), code: TallyErrorCode, message = ''): Promise<TallyError> {
+export async function expectError(action: Promise<unknown> | (() => unknown), code: TallyErrorCode, message = ''): Promise<TallyError> {
   let outcome: unknown;
   try {
     outcome = await (typeof action === 'function' ? action() : action);
@@ -2133,7 +2138,251 @@ billingTest('transaction(fn) rolls back billing writes with everything else', as
 });
 
 /** Every case, for runners other than `runStoreConformance` (the simulation, a bun or deno harness). */
-export const storeConformanceCases: ReadonlyArray<ConformanceCase> = [...cases, ...billingCases];
+// ---- spend caps (docs/ledger.md, "Spend caps")
+
+const capCases: ConformanceCase[] = [];
+const capTest = (name: string, run: (h: Harness) => Promise<void>) => capCases.push({ name, run: (ctx) => run(harness(ctx)) });
+
+function spendFor(h: Harness, customerId: string, amountMicros: bigint, endUserId?: string, idempotencyKey = key('cap-spend')) {
+  return h.tally.spend({ customerId, amountMicros, idempotencyKey, ...(endUserId ? { endUserId } : {}) });
+}
+
+/** Caps as `listSpendCaps` reports them, without the update time. */
+async function capUsage(h: Harness, customerId: string) {
+  return (await h.tally.spendCaps.list(customerId)).map((cap) => ({
+    scope: cap.scope,
+    daily: cap.dailyMicros,
+    monthly: cap.monthlyMicros,
+    today: cap.usedTodayMicros,
+    month: cap.usedThisMonthMicros,
+    held: cap.heldMicros,
+  }));
+}
+
+capTest('a daily customer cap refuses the spend that would pass it, changes nothing, and resets at 00:00 UTC', async (h) => {
+  await customers(h, { alice: 'starter' });
+  await grant(h, 'alice', 'purchased', credits(100n));
+  const set = await h.tally.spendCaps.set({ customerId: 'alice', dailyMicros: credits(10n) });
+  expectEqual(
+    { scope: set.scope, daily: set.dailyMicros, monthly: set.monthlyMicros, today: set.usedTodayMicros, updatedAt: set.updatedAt },
+    { scope: { kind: 'customer' }, daily: credits(10n), monthly: null, today: 0n, updatedAt: h.clock.now() },
+    'the cap as set',
+  );
+  await spendFor(h, 'alice', credits(6n));
+  const before = await observe(h, ['alice']);
+  const error = await expectError(spendFor(h, 'alice', credits(5n)), 'SPEND_CAP_EXCEEDED', 'past the daily cap');
+  await expectUnchanged(h, ['alice'], before, 'a refused spend');
+  expectTrue(/daily/.test(error.message), 'the message names the period');
+  await spendFor(h, 'alice', credits(4n));
+  expectEqual(
+    await capUsage(h, 'alice'),
+    [{ scope: { kind: 'customer' }, daily: credits(10n), monthly: null, today: credits(10n), month: credits(10n), held: 0n }],
+    'used today',
+  );
+  await expectError(spendFor(h, 'alice', 1n), 'SPEND_CAP_EXCEEDED', 'one micro past the cap');
+  h.clock.set('2026-11-02T00:00:00Z');
+  await spendFor(h, 'alice', credits(10n));
+  expectEqual((await capUsage(h, 'alice'))[0]?.today, credits(10n), 'a new day starts from zero');
+  expectEqual((await capUsage(h, 'alice'))[0]?.month, credits(20n), 'the month keeps counting');
+  await expectCleanAudit(h, 'daily cap');
+});
+
+capTest('holds count against a cap until they settle; a capture counts what it took', async (h) => {
+  await customers(h, { alice: 'starter' });
+  await grant(h, 'alice', 'purchased', credits(100n));
+  await h.tally.spendCaps.set({ customerId: 'alice', dailyMicros: credits(10n), monthlyMicros: credits(12n) });
+  const first = await h.tally.reserve({ customerId: 'alice', amountMicros: credits(8n), ttlMs: HOUR, idempotencyKey: key('r') });
+  await expectError(
+    h.tally.reserve({ customerId: 'alice', amountMicros: credits(3n), ttlMs: HOUR, idempotencyKey: key('r') }),
+    'SPEND_CAP_EXCEEDED',
+    'a second hold past the cap',
+  );
+  await h.tally.release({ holdId: first.hold.id, idempotencyKey: key('rel') });
+  const second = await h.tally.reserve({ customerId: 'alice', amountMicros: credits(5n), ttlMs: HOUR, idempotencyKey: key('r') });
+  expectEqual((await capUsage(h, 'alice'))[0]?.held, credits(5n), 'the active hold is shown');
+  await h.tally.capture({ holdId: second.hold.id, amountMicros: credits(2n), idempotencyKey: key('c') });
+  expectEqual(
+    await capUsage(h, 'alice'),
+    [{ scope: { kind: 'customer' }, daily: credits(10n), monthly: credits(12n), today: credits(2n), month: credits(2n), held: 0n }],
+    'a capture counts what it took, not what it held',
+  );
+  // An expired hold stops counting as soon as it is due, swept or not.
+  await h.tally.reserve({ customerId: 'alice', amountMicros: credits(8n), ttlMs: MINUTE, idempotencyKey: key('r') });
+  await expectError(spendFor(h, 'alice', credits(1n)), 'SPEND_CAP_EXCEEDED', 'the hold fills the cap');
+  h.clock.advance(2 * MINUTE);
+  await spendFor(h, 'alice', credits(8n));
+  h.clock.set('2026-11-02T12:00:00Z');
+  const monthly = await expectError(spendFor(h, 'alice', credits(3n)), 'SPEND_CAP_EXCEEDED', 'the monthly cap of 12');
+  expectTrue(/monthly/.test(monthly.message), 'the message names the monthly cap');
+  await spendFor(h, 'alice', credits(2n));
+  await expectCleanAudit(h, 'caps with holds');
+});
+
+capTest('end users: their own caps, else the each-end-user default; the customer total counts them all', async (h) => {
+  await customers(h, { acme: 'professional' });
+  await grant(h, 'acme', 'purchased', credits(1000n));
+  await h.tally.spendCaps.set({ customerId: 'acme', endUserId: '*', dailyMicros: credits(5n) });
+  await spendFor(h, 'acme', credits(5n), 'user-a');
+  await expectError(spendFor(h, 'acme', 1n, 'user-a'), 'SPEND_CAP_EXCEEDED', 'user-a under the default');
+  await spendFor(h, 'acme', credits(5n), 'user-b');
+  await spendFor(h, 'acme', credits(50n));
+  await h.tally.spendCaps.set({ customerId: 'acme', endUserId: 'user-a', dailyMicros: credits(20n), monthlyMicros: credits(30n) });
+  await spendFor(h, 'acme', credits(15n), 'user-a');
+  await expectError(spendFor(h, 'acme', 1n, 'user-a'), 'SPEND_CAP_EXCEEDED', 'user-a at its own cap');
+  await expectError(spendFor(h, 'acme', 1n, 'user-b'), 'SPEND_CAP_EXCEEDED', 'user-b still under the default');
+  expectEqual(
+    await capUsage(h, 'acme'),
+    [
+      { scope: { kind: 'customer' }, daily: null, monthly: null, today: credits(75n), month: credits(75n), held: 0n },
+      { scope: { kind: 'each-end-user' }, daily: credits(5n), monthly: null, today: 0n, month: 0n, held: 0n },
+      {
+        scope: { kind: 'end-user', endUserId: 'user-a' },
+        daily: credits(20n),
+        monthly: credits(30n),
+        today: credits(20n),
+        month: credits(20n),
+        held: 0n,
+      },
+      { scope: { kind: 'end-user', endUserId: 'user-b' }, daily: null, monthly: null, today: credits(5n), month: credits(5n), held: 0n },
+    ],
+    'every scope and its use',
+  );
+  // Removing user-a's own caps puts it back under the default, which it is already past.
+  await h.tally.spendCaps.set({ customerId: 'acme', endUserId: 'user-a', dailyMicros: null, monthlyMicros: null });
+  await expectError(spendFor(h, 'acme', 1n, 'user-a'), 'SPEND_CAP_EXCEEDED', 'user-a back under the default');
+  h.clock.set('2026-11-02T08:00:00Z');
+  await spendFor(h, 'acme', credits(5n), 'user-a');
+  // A customer total cap binds every end user together.
+  await h.tally.spendCaps.set({ customerId: 'acme', dailyMicros: credits(8n) });
+  await spendFor(h, 'acme', credits(3n), 'user-c');
+  await expectError(spendFor(h, 'acme', credits(1n), 'user-d'), 'SPEND_CAP_EXCEEDED', 'the customer total');
+  await expectCleanAudit(h, 'end-user caps');
+});
+
+capTest('recorded usage is never refused by a cap but counts; replays count once; batches count', async (h) => {
+  await customers(h, { alice: 'starter' });
+  await grant(h, 'alice', 'purchased', credits(100n));
+  await h.tally.spendCaps.set({ customerId: 'alice', endUserId: 'bot', monthlyMicros: credits(10n) });
+  const usageKey = key('usage');
+  await h.tally.recordUsage({ customerId: 'alice', endUserId: 'bot', amountMicros: credits(12n), idempotencyKey: usageKey });
+  const replay = await h.tally.recordUsage({ customerId: 'alice', endUserId: 'bot', amountMicros: credits(12n), idempotencyKey: usageKey });
+  expectEqual(replay.replayed, true, 'the retry replays');
+  await expectError(
+    h.tally.recordUsage({ customerId: 'alice', endUserId: 'other', amountMicros: credits(12n), idempotencyKey: usageKey }),
+    'IDEMPOTENCY_CONFLICT',
+    'the end user is part of the request',
+  );
+  const results = await h.tally.recordUsageBatch(
+    Array.from({ length: 6 }, () => ({ customerId: 'alice', endUserId: 'bot', amountMicros: credits(1n), idempotencyKey: key('b') })),
+  );
+  expectTrue(
+    results.every((result) => result.ok),
+    'the batch is recorded',
+  );
+  const bot = (await capUsage(h, 'alice')).find((cap) => cap.scope.kind === 'end-user');
+  expectEqual(bot?.month, credits(18n), 'usage, once, plus the batch');
+  await expectError(spendFor(h, 'alice', 1n, 'bot'), 'SPEND_CAP_EXCEEDED', 'a spend past the cap');
+  await expectError(
+    h.tally.reserve({ customerId: 'alice', endUserId: 'bot', amountMicros: 1n, ttlMs: HOUR, idempotencyKey: key('r') }),
+    'SPEND_CAP_EXCEEDED',
+    'a reserve past the cap',
+  );
+  await spendFor(h, 'alice', credits(1n), 'someone-else');
+  h.clock.set('2026-12-01T00:00:00Z');
+  await spendFor(h, 'alice', credits(10n), 'bot');
+  await expectCleanAudit(h, 'usage and caps');
+});
+
+capTest('an unlimited customer is still held to its caps', async (h) => {
+  await customers(h, { big: 'enterprise' });
+  await h.tally.spendCaps.set({ customerId: 'big', dailyMicros: credits(1n) });
+  await spendFor(h, 'big', credits(1n));
+  await expectError(spendFor(h, 'big', 1n), 'SPEND_CAP_EXCEEDED', 'unlimited but capped');
+  await expectCleanAudit(h, 'unlimited');
+});
+
+capTest('concurrent spends never pass a cap together', async (h) => {
+  await customers(h, { alice: 'starter' });
+  await grant(h, 'alice', 'purchased', credits(1000n));
+  await h.tally.spendCaps.set({ customerId: 'alice', endUserId: 'u', dailyMicros: credits(5n) });
+  const outcomes = await Promise.allSettled(Array.from({ length: 24 }, () => spendFor(h, 'alice', credits(1n), 'u')));
+  const refused = outcomes.filter((o) => o.status === 'rejected');
+  expectEqual(outcomes.length - refused.length, 5, 'exactly five fit under the cap');
+  expectTrue(
+    refused.every((o) => o.status === 'rejected' && TallyError.is(o.reason, 'SPEND_CAP_EXCEEDED')),
+    'the rest are refused by the cap',
+  );
+  expectEqual((await h.tally.balance('alice')).balanceMicros, credits(995n), 'five charged');
+  await expectCleanAudit(h, 'concurrent caps');
+});
+
+capTest('bad cap input gets a typed error and changes nothing', async (h) => {
+  await customers(h, { alice: 'starter' });
+  await grant(h, 'alice', 'purchased', credits(10n));
+  const before = await observe(h, ['alice']);
+  await expectError(() => h.tally.spendCaps.set({ customerId: 'alice', dailyMicros: -1n }), 'VALIDATION', 'negative cap');
+  await expectError(() => h.tally.spendCaps.set({ customerId: 'alice', dailyMicros: 0n }), 'VALIDATION', 'zero cap');
+  await expectError(() => h.tally.spendCaps.set({ customerId: 'alice', monthlyMicros: 10n ** 30n }), 'VALIDATION', 'absurd cap');
+  await expectError(
+    () => h.tally.spendCaps.set({ customerId: 'alice', endUserId: 'has space', dailyMicros: 1n }),
+    'VALIDATION',
+    'bad end user',
+  );
+  await expectError(h.tally.spendCaps.set({ customerId: 'nobody', dailyMicros: 1n }), 'NOT_FOUND', 'unknown customer');
+  await expectError(h.tally.spendCaps.list('nobody'), 'NOT_FOUND', 'unknown customer list');
+  await expectError(() => spendFor(h, 'alice', 1n, '*'), 'VALIDATION', 'the reserved end user');
+  const at = h.clock.now();
+  await expectError(
+    h.store.setSpendCap({ customerId: 'alice', scope: { kind: 'end-user', endUserId: '*' }, dailyMicros: 1n, monthlyMicros: null, at }),
+    'VALIDATION',
+    'the store refuses the reserved end user',
+  );
+  await expectError(
+    h.store.setSpendCap({
+      customerId: 'alice',
+      scope: { kind: 'customer' },
+      dailyMicros: 1.5 as unknown as bigint,
+      monthlyMicros: null,
+      at,
+    }),
+    'VALIDATION',
+    'the store refuses a float',
+  );
+  await expectError(
+    h.store.spend({
+      customerId: 'alice',
+      endUserId: '',
+      amountMicros: 1n,
+      description: null,
+      usage: null,
+      idempotencyKey: key('s'),
+      request: '{}',
+      at,
+    }),
+    'VALIDATION',
+    'the store refuses an empty end user',
+  );
+  await expectUnchanged(h, ['alice'], before, 'bad input');
+  expectEqual(await h.tally.spendCaps.list('alice'), [], 'no caps were written');
+  await expectError(
+    h.store.transaction(async (tx) => {
+      await tx.setSpendCap({ customerId: 'alice', scope: { kind: 'customer' }, dailyMicros: 1n, monthlyMicros: null, at });
+      throw new TallyError('CONFLICT', 'roll back');
+    }),
+    'CONFLICT',
+    'a rolled-back transaction',
+  );
+  expectEqual(await h.tally.spendCaps.list('alice'), [], 'the rolled-back cap is gone');
+  await spendFor(h, 'alice', credits(5n));
+});
+
+export const storeConformanceCases: ReadonlyArray<ConformanceCase> = [
+  ...cases,
+  ...billingCases,
+  ...capCases,
+  ...providerCases,
+  ...notificationCases,
+];
 
 /** Registers one test per case; each gets a fresh store from `factory`, cleaned up afterwards. */
 export function runStoreConformance(factory: StoreFactory, runner: ConformanceRunner, timeoutMs = 30_000): void {
@@ -2156,5 +2405,8 @@ export function runStoreConformance(factory: StoreFactory, runner: ConformanceRu
   runner.describe('store conformance', () => {
     register(cases);
     runner.describe('billing', () => register(billingCases));
+    runner.describe('notifications and search', () => register(notificationCases));
+    runner.describe('provider keys', () => register(providerCases));
+    runner.describe('spend caps', () => register(capCases));
   });
 }

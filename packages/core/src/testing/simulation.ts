@@ -76,7 +76,7 @@ function outcome(result: unknown): string {
   return parts.join('|');
 }
 const MINUTE = 60_000;
-const EXPECTED_ERRORS = new Set(['INSUFFICIENT_CREDITS', 'HOLD_NOT_ACTIVE', 'HOLD_EXPIRED']);
+const EXPECTED_ERRORS = new Set(['INSUFFICIENT_CREDITS', 'SPEND_CAP_EXCEEDED', 'HOLD_NOT_ACTIVE', 'HOLD_EXPIRED']);
 
 /**
  * A seeded, deterministic run of random ledger operations with faults injected: aborted
@@ -157,14 +157,28 @@ export async function runLedgerSimulation(options: SimulationOptions): Promise<S
 
   const amount = (maxCredits: number) => BigInt(random.int(1, maxCredits * 1000)) * 1000n;
 
+  // Spend caps on some customers: a total, an each-end-user default, or one end user's own.
+  const endUsers = [undefined, 'eu-0', 'eu-1', 'eu-2'] as const;
+  const capAmount = () => (random.next() < 0.3 ? null : amount(40));
+  async function setRandomCap(customerId: string) {
+    const scope = random.pick([undefined, '*', 'eu-1'] as const);
+    const input = { customerId, dailyMicros: capAmount(), monthlyMicros: capAmount(), ...(scope ? { endUserId: scope } : {}) };
+    await attempt('cap', () => tally.spendCaps.set(input), false);
+  }
+  for (const [i, customerId] of customerIds.entries()) if (i % 4 === 0) await setRandomCap(customerId);
+  const endUser = () => {
+    const picked = random.pick(endUsers);
+    return picked ? { endUserId: picked } : {};
+  };
+
   for (op = 1; op <= operations; op++) {
     const customerId = random.pick(customerIds);
     const roll = random.next();
     if (roll < 0.3) {
-      const input = { customerId, amountMicros: amount(3), idempotencyKey: key('spend') };
+      const input = { customerId, amountMicros: amount(3), idempotencyKey: key('spend'), ...endUser() };
       await attempt('spend', () => tally.spend(input));
     } else if (roll < 0.45) {
-      const input = { customerId, amountMicros: amount(2), idempotencyKey: key('usage') };
+      const input = { customerId, amountMicros: amount(2), idempotencyKey: key('usage'), ...endUser() };
       await attempt('usage', () => tally.recordUsage(input));
     } else if (roll < 0.55 && limited.has(customerId)) {
       const kind = random.pick(['purchased', 'coupon', 'adjustment'] as const);
@@ -172,7 +186,13 @@ export async function runLedgerSimulation(options: SimulationOptions): Promise<S
       const input = { customerId, kind, amountMicros: amount(5), expiresAt, idempotencyKey: key('grant') };
       await attempt(`grant-${kind}`, () => tally.grant(input));
     } else if (roll < 0.65) {
-      const input = { customerId, amountMicros: amount(2), ttlMs: random.int(1, 30) * MINUTE, idempotencyKey: key('reserve') };
+      const input = {
+        customerId,
+        amountMicros: amount(2),
+        ttlMs: random.int(1, 30) * MINUTE,
+        idempotencyKey: key('reserve'),
+        ...endUser(),
+      };
       const result = (await attempt('reserve', () => tally.reserve(input), false)) as { hold: Hold } | null;
       if (result) holds.push(result.hold);
     } else if (roll < 0.75 && holds.length > 0) {
@@ -259,6 +279,9 @@ export async function runLedgerSimulation(options: SimulationOptions): Promise<S
         if (!TallyError.is(error, 'IDEMPOTENCY_CONFLICT')) throw error;
       }
       record('conflict:ok');
+    } else if (roll < 0.8865) {
+      // Caps change while holds are open and counters are mid-window.
+      await setRandomCap(customerId);
     } else {
       count('tick');
       clock.advance(random.int(1, 120) * MINUTE);
@@ -268,7 +291,10 @@ export async function runLedgerSimulation(options: SimulationOptions): Promise<S
 
   const audit = await tally.audit();
   if (!audit.ok) fail(`audit found ${audit.issues.length} issue(s): ${canonicalJson(audit.issues.slice(0, 5))}`);
-  for (const customerId of customerIds) record(canonicalJson(withoutIds(await tally.balance(customerId))));
+  for (const customerId of customerIds) {
+    record(canonicalJson(withoutIds(await tally.balance(customerId))));
+    record(canonicalJson(await tally.spendCaps.list(customerId)));
+  }
   return { seed, operations, counts, digest: hash.toString(16).padStart(8, '0'), audit };
 }
 
