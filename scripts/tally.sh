@@ -7,6 +7,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# Storybook's telemetry calls home; on a closed network each call waits for its timeout.
+export STORYBOOK_DISABLE_TELEMETRY=1
 
 NODE_VERSION=22.23.3
 PNPM_VERSION=10.34.9
@@ -46,6 +48,34 @@ build() {
   pnpm run build
 }
 
+# The browser tests drive Debian's Chromium (playwright-core downloads no browser). Installed only when
+# missing; needs root or password-less sudo. CHROMIUM_PATH names another Chromium to use instead.
+ensure_chromium() {
+  if [ -n "${CHROMIUM_PATH:-}" ]; then
+    [ -x "$CHROMIUM_PATH" ] && return 0
+    echo "CHROMIUM_PATH is $CHROMIUM_PATH, which is not an executable." >&2
+    exit 1
+  fi
+  [ -x /usr/bin/chromium ] && return 0
+  step "Installing Chromium (Debian package)"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo="sudo"
+    else
+      echo "Chromium is missing at /usr/bin/chromium and this user can't install it (not root, no password-less sudo)." >&2
+      echo "Install it once with: sudo apt-get update && sudo apt-get install -y chromium" >&2
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "Chromium is missing at /usr/bin/chromium and there is no apt-get here; install Chromium and set CHROMIUM_PATH." >&2
+    exit 1
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+
 case "${1:-}" in
   demo)
     bootstrap
@@ -66,13 +96,15 @@ case "${1:-}" in
     pnpm run check:packages
     step "Size budgets"
     pnpm run size
+    ensure_chromium
     step "Storybook build"
     pnpm run build:storybook
     step "Changesets"
     pnpm exec changeset status --since=HEAD
-    step "Tests (vitest)"
+    step "Tests (vitest; browser tests write reports/screenshots/)"
     mkdir -p reports
-    pnpm run test:unit
+    # CI set: the browser tests fail instead of skipping if the Storybook build is missing.
+    CI="${CI:-true}" pnpm run test:unit
     ;;
   *)
     echo "usage: scripts/tally.sh demo|test" >&2

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // @tally/core must run on every runtime and bind to no vendor: these checks keep it that way.
@@ -10,10 +10,32 @@ const probe = join(root, 'packages/core/src/__boundary-probe__.ts');
 afterAll(() => rmSync(probe, { force: true }));
 
 describe('@tally/core boundary', () => {
-  it('has zod as its only runtime dependency besides ky (for the typed client to come)', () => {
+  it('has zod as its only runtime dependency, and ky for the /client subpath', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8'));
-    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['ky', 'zod']);
+    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['ky', 'zod']);
     expect(manifest.peerDependencies ?? {}).toEqual({});
+  });
+
+  it.each([
+    ['@tally/core', 'packages/core/src/index.ts'],
+    ['@tally/core/http', 'packages/core/src/http/index.ts'],
+  ])('%s reaches no ky: only @tally/core/client pays for it', (_entry, start) => {
+    // tsup copies the module graph file for file (bundle: false), so the source graph is the shipped one.
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const [, spec] of source.matchAll(/^\s*(?:import|export)\s(?!type\b)[^'"]*?from\s*'([^']+)'/gm)) {
+        if (!spec) continue;
+        if (spec.startsWith('.')) visit(join(dirname(file), spec.replace(/\.js$/, '.ts')));
+        else bare.add(spec);
+      }
+    };
+    visit(join(root, start));
+    expect(seen.size).toBeGreaterThan(5);
+    expect([...bare].sort()).toEqual(['zod']);
   });
 
   it.each([

@@ -1,5 +1,6 @@
-import { type FormatCreditsOptions, formatCredits } from '@tally/core';
+import type { FormatCreditsOptions } from '@tally/core';
 import type { ComponentPropsWithoutRef } from 'react';
+import { formatCreditMicros } from '../format/amounts.js';
 
 export interface CreditAmountProps extends Omit<ComponentPropsWithoutRef<'data'>, 'value' | 'children'>, FormatCreditsOptions {
   /** The amount in micros (1 credit = 1,000,000 micros). */
@@ -13,7 +14,7 @@ export interface CreditAmountProps extends Omit<ComponentPropsWithoutRef<'data'>
  * machine-readable amount travels with the text; `data-sign` lets styles colour debits and credits.
  */
 export function CreditAmount({ micros, unit = 'credits', locale, maxFractionDigits, minFractionDigits, ...rest }: CreditAmountProps) {
-  const text = formatCredits(micros, { locale, maxFractionDigits, minFractionDigits });
+  const text = formatCreditMicros(micros, { locale, maxFractionDigits, minFractionDigits });
   const sign = micros < 0n ? 'negative' : micros > 0n ? 'positive' : 'zero';
   return (
     <data className="tally-credit-amount" data-sign={sign} {...rest} value={micros.toString()}>

@@ -1,0 +1,1 @@
+export { MoneyAmount, type MoneyAmountProps } from './money-amount.js';

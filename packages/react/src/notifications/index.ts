@@ -1,0 +1,2 @@
+export { useNotificationPreferences, useSetNotificationPreferences } from './hooks.js';
+export { NotificationPreferences, type NotificationPreferencesProps } from './notification-preferences.js';

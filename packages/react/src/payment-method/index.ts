@@ -1,0 +1,2 @@
+export { usePaymentMethodPortal } from './hooks.js';
+export { PaymentMethodButton, type PaymentMethodButtonProps } from './payment-method-button.js';

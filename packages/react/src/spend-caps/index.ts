@@ -1,0 +1,1 @@
+export { useSetSpendCap, useSpendCaps } from './hooks.js';

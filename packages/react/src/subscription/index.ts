@@ -1,0 +1,1 @@
+export { useCancelSubscription, useResumeSubscription, useSubscription } from './hooks.js';

@@ -1,0 +1,2 @@
+export { useTransactions } from './hooks.js';
+export { TransactionHistory, type TransactionHistoryProps } from './transaction-history.js';

@@ -1,0 +1,125 @@
+/**
+ * Every story of the built Storybook, in both themes at 375 and 1280 px, in real Chromium: axe finds no
+ * violations; at 375 px nothing scrolls sideways and every visible interactive target is at least
+ * 44 × 44 px. A screenshot of each goes to reports/screenshots/ (kept as a CI artifact).
+ *
+ * Needs `pnpm build:storybook` first. Without storybook-static/index.json the tests are skipped, unless
+ * CI is set: then they fail, because CI must run them.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import { axeViolations, formatViolations, MIN_TARGET_PX, measureLayout } from './checks.js';
+import {
+  closeStories,
+  openStory,
+  repoRoot,
+  resizeStory,
+  type StoryTheme,
+  type StoryWidth,
+  storybookStatic,
+  storyErrors,
+} from './harness.js';
+
+interface IndexEntry {
+  id: string;
+  title: string;
+  name: string;
+  type: 'story' | 'docs';
+  tags?: string[];
+}
+
+const indexFile = join(storybookStatic, 'index.json');
+const screenshots = join(repoRoot, 'reports/screenshots');
+
+const stories = existsSync(indexFile)
+  ? Object.values((JSON.parse(readFileSync(indexFile, 'utf8')) as { entries: Record<string, IndexEntry> }).entries).filter(
+      (entry) => entry.type === 'story',
+    )
+  : null;
+
+const themes: StoryTheme[] = ['light', 'dark'];
+const widths: StoryWidth[] = [375, 1280];
+
+/** Pages open at once: Chromium renders them in parallel while the test waits on another. */
+const concurrency = Math.max(1, Number(process.env.TALLY_BROWSER_CONCURRENCY ?? 3));
+
+/** Runs at most `limit` of the given tasks at a time, the rest in order of arrival. */
+function limiter(limit: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((start) => waiting.push(start));
+    else active++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+const withPage = limiter(concurrency);
+
+if (stories === null && !process.env.CI) {
+  describe.skip('Storybook in Chromium — skipped: storybook-static/index.json is missing (run `pnpm build:storybook` first)', () => {
+    it('runs every story', () => {});
+  });
+} else if (stories === null) {
+  describe('Storybook in Chromium', () => {
+    it('has a static build to test', () => {
+      throw new Error('storybook-static/index.json is missing: CI must run `pnpm build:storybook` before the tests');
+    });
+  });
+} else {
+  // Each test opens a page in real Chromium; two cores are shared with the rest of CI.
+  describe.concurrent('Storybook in Chromium', { timeout: 120_000 }, () => {
+    afterAll(closeStories);
+
+    it('has stories to test', ({ expect }) => {
+      expect(stories.length).toBeGreaterThan(0);
+    });
+
+    mkdirSync(screenshots, { recursive: true });
+
+    // One page per story and theme, opened at 375 px and then widened to 1280 px: a page load is most of
+    // the cost, and a resize is what a browser window does anyway.
+    describe.each(stories)('$title › $name ($id)', (story) => {
+      it.for(themes)('%s theme, 375 and 1280 px', (theme, { expect }) =>
+        withPage(async () => {
+          // A story tagged `loading` is judged while its requests are in flight (openStory reads the tag).
+          const page = await openStory(story.id, { width: widths[0] as StoryWidth, theme });
+          try {
+            for (const width of widths) {
+              if (width !== widths[0]) await resizeStory(page, width);
+              const where = `${story.id} (${theme}, ${width} px)`;
+              await page.screenshot({
+                path: join(screenshots, `${story.id}-${theme}-${width}.png`),
+                fullPage: true,
+                animations: 'disabled',
+              });
+
+              const violations = await axeViolations(page);
+              expect.soft(violations, `axe found violations in ${where}:\n${formatViolations(violations)}`).toEqual([]);
+
+              if (width === 375) {
+                const layout = await measureLayout(page);
+                expect
+                  .soft(
+                    layout.scrollWidth,
+                    `${where} scrolls sideways: ${layout.scrollWidth} px wide; sticking out:\n  ${layout.overflowing.join('\n  ')}`,
+                  )
+                  .toBeLessThanOrEqual(layout.innerWidth);
+                expect.soft(layout.smallTargets, `${where}: interactive targets under ${MIN_TARGET_PX} × ${MIN_TARGET_PX} px`).toEqual([]);
+              }
+            }
+            expect.soft(storyErrors(page), `${story.id} (${theme}) logged errors`).toEqual([]);
+          } finally {
+            await page.close();
+          }
+        }),
+      );
+    });
+  });
+}
