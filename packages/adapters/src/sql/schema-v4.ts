@@ -155,7 +155,10 @@ begin
         'customer "' || c.id || '" has ' || v_available || ' micros available, needs ' || p_amount);
     end if;
   end if;
-  perform tally__check_caps(c, p_end_user, p_amount, p_at);
+  -- Guarded here, not only inside: an uncapped customer (the common case) pays no function call.
+  if c.spend_capped then
+    perform tally__check_caps(c, p_end_user, p_amount, p_at);
+  end if;
   insert into tally_holds (customer_id, amount, status, expires_at, created_at, end_user_id)
   values (c.id, p_amount, 'active', p_expires, p_at, p_end_user) returning * into h;
   update tally_customers set held = held + p_amount where id = c.id returning * into c;
@@ -199,7 +202,9 @@ begin
   h := tally__settle_hold(p_hold, p_at, 'captured', p_amount);
   select * into c from tally_customers where id = h.customer_id;
   v_result := tally__charge(c, p_amount, 'debt', 'capture', 'system:revenue', h.id, p_description, p_usage, p_at);
-  perform tally__count_caps(c, h.end_user_id, p_amount, p_at);
+  if c.spend_capped then
+    perform tally__count_caps(c, h.end_user_id, p_amount, p_at);
+  end if;
   v_result := v_result || jsonb_build_object('hold', tally__hold_json(h));
   return tally__store_result(p_key, (v_result ->> 'operationId')::bigint, v_result);
 end $$;
