@@ -7,15 +7,14 @@ import type {
   SharedV4ProviderMetadata,
 } from '@ai-sdk/provider';
 import {
-  byokFeeForCost,
   type CaptureResult,
   type ChargeResult,
   type CustomerRecord,
+  chargeForKeySource,
   type ModelPrice,
   modelForPowerLevel,
   POWER_LEVELS,
   type PowerLevel,
-  type PricedCall,
   priceCall,
   type Tally,
   TallyError,
@@ -187,9 +186,6 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
     attempts.set(call.step, nextAttempt);
     freeSteps.push(call.step);
   };
-  /** The BYOK platform fee on a priced call: the catalog's bps of its provider cost; 0 for a free model. */
-  const feeOf = (priced: PricedCall): bigint =>
-    priced.free ? 0n : byokFeeForCost(catalog, priced.providerCostNanoUsd, priced.chargeMicros > 0n);
   const keyOf = (call: Call) => `${baseKey}:ai:${call.step}.${call.attempt}`;
   const report = (error: unknown) => onError?.(error);
 
@@ -231,7 +227,7 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
       promptTokens,
       holdId: null,
     };
-    const worstMicros = keySource === 'byok' ? feeOf(worst) : worst.chargeMicros;
+    const worstMicros = chargeForKeySource(catalog, worst, keySource);
     if (worstMicros === 0n) return call;
     try {
       await reserve(call, worstMicros);
@@ -309,7 +305,7 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
       ...(call.price ? { price: call.price } : {}),
       ...(reportedNano !== undefined ? { reportedCostNanoUsd: reportedNano } : {}),
     });
-    const chargeMicros = byok ? feeOf(priced) : priced.chargeMicros;
+    const chargeMicros = chargeForKeySource(catalog, priced, keySource);
     const markupBps = byok ? 0 : priced.markupBps;
     const usageInput: UsageInput = {
       model: call.modelId,

@@ -1,7 +1,7 @@
 import type { ModelPrice } from '../catalog/schema.js';
 import { type Catalog, findTier } from '../catalog/schema.js';
 import { TallyError } from '../errors/index.js';
-import { byokFeeForCost, type PricedCall, priceCall, type TokenUsage } from '../pricing/cost.js';
+import { chargeForKeySource, type PricedCall, priceCall, type TokenUsage } from '../pricing/cost.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { IntegerInput } from '../units/integer.js';
 import { toBigInt } from '../units/integer.js';
@@ -222,11 +222,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
       });
       // BYOK: the customer's own key paid the provider; only the catalog's platform fee is charged, unmarked.
       const byok = input.keySource === 'byok';
-      const chargeMicros = !byok
-        ? priced.chargeMicros
-        : priced.free
-          ? 0n
-          : byokFeeForCost(catalog, priced.providerCostNanoUsd, priced.chargeMicros > 0n);
+      const chargeMicros = chargeForKeySource(catalog, priced, byok ? 'byok' : 'managed');
       if (chargeMicros === 0n) return { priced, charge: null };
       const charge = await store.recordUsage(
         chargeCommand(

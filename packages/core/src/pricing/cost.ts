@@ -97,6 +97,15 @@ export function byokFeeForCost(catalog: Catalog, costNanoUsd: bigint, costWasPos
   return costWasPositive && micros === 0n ? 1n : micros;
 }
 
+/**
+ * Credit micros a priced call charges on a key source: managed, the marked-up price; BYOK, only the
+ * platform fee on the provider cost (nothing for a free model).
+ */
+export function chargeForKeySource(catalog: Catalog, priced: PricedCall, keySource: 'managed' | 'byok'): bigint {
+  if (keySource === 'managed') return priced.chargeMicros;
+  return priced.free ? 0n : byokFeeForCost(catalog, priced.providerCostNanoUsd, priced.chargeMicros > 0n);
+}
+
 export interface PriceCallInput {
   catalog: Catalog;
   tier: string;

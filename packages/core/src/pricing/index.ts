@@ -2,6 +2,7 @@ export {
   byokFeeForCost,
   catalogModelPrice,
   chargeForCost,
+  chargeForKeySource,
   isFreeModel,
   type PriceCallInput,
   type PricedCall,
