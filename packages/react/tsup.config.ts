@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // The emails are an entry of their own: the widgets' bundle never carries a mail renderer.
+  entry: { index: 'src/index.ts', emails: 'src/emails/index.ts' },
   format: ['esm'],
   dts: true,
   clean: true,

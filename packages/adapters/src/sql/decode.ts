@@ -11,6 +11,7 @@ import type {
   CouponBenefit,
   CouponRedemption,
   CustomerRecord,
+  EmailDelivery,
   Entry,
   EntryKind,
   GrantResult,
@@ -383,5 +384,42 @@ export interface NotificationPreferencesRow {
 
 export const decodeNotificationPreferences = (row: NotificationPreferencesRow): NotificationPreferences =>
   notificationPreferences(row.customer_id, row.categories, timeOrNull(row.updated_at));
+
+export interface EmailDeliveryRow {
+  id: string;
+  dedupe_key: string;
+  customer_id: string | null;
+  template: string;
+  recipient: string | null;
+  subject: string | null;
+  status: string;
+  suppression: string | null;
+  attempt: number;
+  error: string | null;
+  transport: string | null;
+  message_id: string | null;
+  test: boolean;
+  at: string;
+}
+
+/** The table's checks and core's (checkRecordEmailDelivery) keep template, status and suppression in their lists. */
+export function decodeEmailDelivery(row: EmailDeliveryRow): EmailDelivery {
+  return {
+    id: row.id,
+    dedupeKey: row.dedupe_key,
+    customerId: row.customer_id,
+    template: row.template as EmailDelivery['template'],
+    to: row.recipient,
+    subject: row.subject,
+    status: row.status as EmailDelivery['status'],
+    suppression: row.suppression as EmailDelivery['suppression'],
+    attempt: Number(row.attempt),
+    error: row.error,
+    transport: row.transport,
+    messageId: row.message_id,
+    test: row.test === true,
+    at: time(row.at),
+  };
+}
 
 export type { AuditReport };

@@ -4,6 +4,7 @@ import { schemaV2 } from './schema-v2.js';
 import { schemaV3 } from './schema-v3.js';
 import { schemaV4 } from './schema-v4.js';
 import { schemaV5 } from './schema-v5.js';
+import { schemaV6 } from './schema-v6.js';
 
 export interface Migration {
   version: number;
@@ -18,6 +19,7 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'provider keys', sql: schemaV3 },
   { version: 4, name: 'spend caps', sql: schemaV4 },
   { version: 5, name: 'notifications and customer search', sql: schemaV5 },
+  { version: 6, name: 'email delivery log and scheduled runs', sql: schemaV6 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.

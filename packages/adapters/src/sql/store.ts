@@ -6,14 +6,21 @@ import {
   type ChargeResult,
   type CouponDefinition,
   type CustomerRecord,
+  checkClaimScheduledRun,
+  checkCompleteScheduledRun,
   checkCustomerQuery,
+  checkEmailDeliveryQuery,
   checkProviderBalance,
   checkProviderKey,
   checkProviderKeyQuery,
+  checkRecordEmailDelivery,
+  checkScheduledJob,
   checkSetNotificationPreferences,
   customerCursor,
+  type EmailDelivery,
   type Entry,
   type EntryQuery,
+  emailDeliveryCursor,
   endUserOf,
   type GrantResult,
   type Hold,
@@ -31,6 +38,7 @@ import {
   type TallyStore,
   type UsageBatchItemResult,
   type UsageCommand,
+  unclaimedRun,
   validateSpendCap,
 } from '@tally/core';
 import {
@@ -40,6 +48,7 @@ import {
   decodeCharge,
   decodeCoupon,
   decodeCustomer,
+  decodeEmailDelivery,
   decodeEntry,
   decodeGrant,
   decodeHold,
@@ -55,6 +64,7 @@ import {
   decodeRefundResult,
   decodeSpendCap,
   decodeSubscription,
+  type EmailDeliveryRow,
   encodeUsage,
   type NotificationPreferencesRow,
   type OutboxRow,
@@ -158,6 +168,11 @@ const CUSTOMER_JSON = `jsonb_build_object('id', id, 'tier', tier, 'overdraftLimi
 
 /** An `ilike` pattern for a substring: a backslash (LIKE's default escape) before `%`, `_` and `\`, so each matches only itself. */
 const containsPattern = (search: string): string => `%${search.replace(/[\\%_]/g, '\\$&')}%`;
+
+// The email delivery log (schema version 6), newest first by (at, id). The output names shadow the
+// columns in an order by, so the listing orders by the qualified columns (d.at, d.id), not this text.
+const DELIVERY_COLUMNS = `id::text as id, dedupe_key, customer_id, template, recipient, subject, status, suppression, attempt,
+  error, transport, message_id, test, tally__ts(at) as at`;
 
 function unknownCustomer(customerId: string): TallyError {
   return new TallyError('NOT_FOUND', `Unknown customer "${customerId}"`, { details: { customerId } });
@@ -674,6 +689,92 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
       );
       const items = found.slice(0, limit).map((row) => decodeCustomer(row.c));
       return { items, nextCursor: found.length > limit ? customerCursor((items[limit - 1] as CustomerRecord).id) : null };
+    },
+
+    // ---- the email delivery log and the scheduler's claimed runs (schema version 6; docs/notifications.md)
+
+    async recordEmailDelivery(command): Promise<EmailDelivery> {
+      const d = checkRecordEmailDelivery(command);
+      const [row] = await rows<EmailDeliveryRow>(
+        `insert into tally_email_deliveries
+           (dedupe_key, customer_id, template, recipient, subject, status, suppression, attempt, error, transport, message_id, test, at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         returning ${DELIVERY_COLUMNS}`,
+        [
+          d.dedupeKey,
+          d.customerId,
+          d.template,
+          d.to,
+          d.subject,
+          d.status,
+          d.suppression,
+          d.attempt,
+          d.error,
+          d.transport,
+          d.messageId,
+          d.test,
+          d.at,
+        ],
+      );
+      return decodeEmailDelivery(row as EmailDeliveryRow);
+    },
+
+    async listEmailDeliveries(query): Promise<Page<EmailDelivery>> {
+      const { customerId, status, template, after, limit } = checkEmailDeliveryQuery(query);
+      // Only the filters given, so the planner sees plain conditions it can serve from an index.
+      const params: unknown[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      const where = [
+        customerId === null ? null : `customer_id = ${param(customerId)}`,
+        status === null ? null : `status = ${param(status)}`,
+        template === null ? null : `template = ${param(template)}`,
+        after === null ? null : `(d.at, d.id) < (${param(after.at)}::timestamptz, ${param(after.id)}::bigint)`,
+      ].filter((condition) => condition !== null);
+      const found = await rows<EmailDeliveryRow>(
+        `select ${DELIVERY_COLUMNS} from tally_email_deliveries d
+         ${where.length === 0 ? '' : `where ${where.join(' and ')}`}
+         order by d.at desc, d.id desc
+         limit ${param(limit + 1)}`,
+        params,
+      );
+      const items = found.slice(0, limit).map(decodeEmailDelivery);
+      return { items, nextCursor: found.length > limit ? emailDeliveryCursor(items[limit - 1] as EmailDelivery) : null };
+    },
+
+    async claimScheduledRun(command): Promise<boolean> {
+      const c = checkClaimScheduledRun(command);
+      // One statement: a free slot is inserted; a taken one is updated only when neither completed
+      // nor leased. Concurrent claimers wait on the key and re-check the winner's row, so one wins.
+      const claimed = await rows(
+        `insert into tally_scheduled_runs as r (job, slot, claimed_at, lease_until) values ($1, $2, $3, $4)
+         on conflict (job, slot) do update set claimed_at = excluded.claimed_at, lease_until = excluded.lease_until
+           where r.completed_at is null and r.lease_until <= excluded.claimed_at
+         returning 1`,
+        [c.job, c.slot, c.at, c.leaseUntil],
+      );
+      return claimed.length === 1;
+    },
+
+    async completeScheduledRun(command): Promise<void> {
+      const { job, slot, at } = checkCompleteScheduledRun(command);
+      // Completing twice (a run whose lease ran out, finished by two instances) keeps the first time.
+      const [row] = await rows<{ known: boolean }>(
+        `with done as (update tally_scheduled_runs set completed_at = $3 where job = $1 and slot = $2 and completed_at is null returning 1)
+         select exists (select 1 from tally_scheduled_runs where job = $1 and slot = $2) as known`,
+        [job, slot, at],
+      );
+      if (row?.known !== true) throw unclaimedRun(job, slot);
+    },
+
+    async lastScheduledRun(job): Promise<Date | null> {
+      const [row] = await rows<{ slot: string | null }>(
+        'select tally__ts(max(slot)) as slot from tally_scheduled_runs where job = $1 and completed_at is not null',
+        [checkScheduledJob(job)],
+      );
+      return row?.slot ? new Date(row.slot) : null;
     },
 
     close: () => driver.close(),

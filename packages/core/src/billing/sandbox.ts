@@ -1,4 +1,5 @@
 import { type Catalog, findTier } from '../catalog/schema.js';
+import { hmacSha256 } from '../crypto/hmac.js';
 import { TallyError } from '../errors/index.js';
 import { previewTierChange } from '../proration/preview.js';
 import { addInterval, type Clock, systemClock } from '../time/index.js';
@@ -14,24 +15,6 @@ import type {
   PaymentProvider,
   SubscriptionCheckoutInput,
 } from './types.js';
-
-// The subset of Web Crypto the sandbox signs with (Node 20+, browsers, workers, Deno, Bun).
-interface HmacKey {
-  readonly type: string;
-}
-interface WebCrypto {
-  subtle: {
-    importKey(
-      format: 'raw',
-      key: Uint8Array,
-      algorithm: { name: 'HMAC'; hash: 'SHA-256' },
-      extractable: false,
-      usages: ['sign'],
-    ): Promise<HmacKey>;
-    sign(algorithm: 'HMAC', key: HmacKey, data: Uint8Array): Promise<ArrayBuffer>;
-  };
-}
-const webCrypto = (globalThis as unknown as { crypto: WebCrypto }).crypto;
 
 export const SANDBOX_SIGNATURE_HEADER = 'tally-sandbox-signature';
 const TOLERANCE_SECONDS = 300;
@@ -119,8 +102,7 @@ function decodeEvent(text: string): PaymentEvent {
 
 async function hmacHex(secret: string, message: string): Promise<string> {
   const encoder = new TextEncoder();
-  const key = await webCrypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const bytes = new Uint8Array(await webCrypto.subtle.sign('HMAC', key, encoder.encode(message)));
+  const bytes = await hmacSha256(encoder.encode(secret))(encoder.encode(message));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

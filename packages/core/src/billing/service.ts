@@ -4,6 +4,7 @@ import { canonicalJson } from '../ledger/canonical.js';
 import { createTally, type Tally } from '../ledger/tally.js';
 import type { GrantResult, TallyStore } from '../ledger/types.js';
 import { identifier } from '../ledger/validate.js';
+import { tierChangeMessage } from '../notifications/triggers.js';
 import { previewTierChange, type TierChangePreview } from '../proration/preview.js';
 import { addInterval, type Clock, systemClock } from '../time/index.js';
 import type { CouponDefinition, InvoiceLine, PaymentEvent, PaymentProvider, SubscriptionRecord, SubscriptionStatus } from './types.js';
@@ -141,8 +142,12 @@ export function createBilling(options: CreateBillingOptions) {
     return record;
   }
 
+  /** Saves a record; a changed tier, or a newly scheduled downgrade, writes `tier.changed` in the same transaction. */
   async function save(tx: TallyStore, next: SubscriptionRecord, previous: SubscriptionRecord | null): Promise<SubscriptionRecord> {
-    return tx.saveSubscription(next, previous ? previous.version : null);
+    const saved = await tx.saveSubscription(next, previous ? previous.version : null);
+    const change = tierChangeMessage(catalog, previous, saved);
+    if (change) await tx.enqueueOutbox(change);
+    return saved;
   }
 
   /** Announces a state that Tally itself decided (not a provider event). */

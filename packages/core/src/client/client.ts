@@ -15,6 +15,12 @@ import type {
   WireCoupon,
   WireCouponInput,
   WireCreditPack,
+  WireEmailDelivery,
+  WireEmailLogQuery,
+  WireEmailPreview,
+  WireEmailTemplateId,
+  WireEmailTemplates,
+  WireEmailTestInput,
   WireEntry,
   WireGrantInput,
   WireLedgerOperation,
@@ -180,6 +186,14 @@ export function createTallyClient(options: TallyClientOptions) {
       audit: () => call<WireAuditReport>('get', 'admin/audit'),
       deadLetters: () => call<WireOutboxMessage[]>('get', 'admin/outbox/dead-letters'),
       retryDeadLetter: (id: string) => call<WireOutboxRetried>('post', `admin/outbox/dead-letters/${segment(id)}/retry`),
+      emails: {
+        templates: () => call<WireEmailTemplates>('get', 'admin/emails/templates'),
+        preview: (template: WireEmailTemplateId, params: { locale?: string } = {}) =>
+          call<WireEmailPreview>('get', `admin/emails/preview/${segment(template)}`, { searchParams: { ...params } }),
+        sendTest: (input: WireEmailTestInput) => call<{ delivery: WireEmailDelivery }>('post', 'admin/emails/test', { json: input }),
+        log: (params: WireEmailLogQuery = {}) =>
+          call<WirePage<WireEmailDelivery>>('get', 'admin/emails/log', { searchParams: { ...params } }),
+      },
     },
   };
 }

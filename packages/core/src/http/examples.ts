@@ -16,6 +16,10 @@ import type {
   WireCoupon,
   WireCouponInput,
   WireCreditPack,
+  WireEmailDelivery,
+  WireEmailPreview,
+  WireEmailTemplates,
+  WireEmailTestInput,
   WireEntry,
   WireGrantInput,
   WireHealth,
@@ -335,4 +339,42 @@ export const couponInputExample: WireCouponInput = {
   maxRedemptions: 1000,
   expiresAt: '2027-01-01T00:00:00.000Z',
   tiers: [],
+};
+
+export const emailTemplatesExample: WireEmailTemplates = {
+  templates: [
+    {
+      id: 'low_balance',
+      category: 'low_balance',
+      required: false,
+      description: 'Once a period, when less than 10 % of the allowance is left',
+    },
+  ],
+};
+
+export const emailPreviewExample: WireEmailPreview = {
+  template: 'low_balance',
+  locale: 'en',
+  subject: 'Your Tally credits are running low',
+  html: '<!DOCTYPE html><html lang="en">…</html>',
+  text: 'Hi Ada, you have 74.25 credits left …',
+};
+
+export const emailTestInputExample: WireEmailTestInput = { template: 'low_balance', to: 'ops@example.com' };
+
+export const emailDeliveryExample: WireEmailDelivery = {
+  id: '311',
+  dedupeKey: 'email:low_balance:cus_ada:bkt_9',
+  customerId: 'cus_ada',
+  template: 'low_balance',
+  to: 'ada@example.com',
+  subject: 'Your Tally credits are running low',
+  status: 'sent',
+  suppression: null,
+  attempt: 1,
+  error: null,
+  transport: 'smtp',
+  messageId: '<1f0c@mail.example.com>',
+  test: false,
+  at: '2026-11-26T09:00:00.000Z',
 };

@@ -3,6 +3,7 @@ import type { Billing } from '../billing/service.js';
 import type { ByokKeys } from '../byok/keys.js';
 import { TallyError, type TallyErrorIssue } from '../errors/index.js';
 import type { Tally } from '../ledger/tally.js';
+import type { Notifier } from '../notifications/email.js';
 import { type Clock, systemClock } from '../time/index.js';
 import { createOpenApiDocument } from './openapi.js';
 import { problem, problemFromError, problemResponse } from './problem.js';
@@ -22,6 +23,8 @@ export interface TallyHandlerOptions {
   billing?: Billing;
   /** Enables the `/v1/byok` routes. */
   byok?: ByokKeys;
+  /** Enables the admin email routes and `/v1/unsubscribe` (`createNotifier`). */
+  notifier?: Notifier;
   /**
    * Who is calling: `{ customerId, roles }`, or null when the request carries no valid credentials
    * (401). Called for customer and admin routes only. Throwing `TallyError('UNAUTHENTICATED')` is a 401 too.
@@ -89,6 +92,8 @@ function requirementMet(requirement: RouteRequirement | undefined, options: Tall
       return !!options.billing;
     case 'byok':
       return !!options.byok;
+    case 'notifier':
+      return !!options.notifier;
     case 'stripe-webhook':
       return !!(options.webhooks?.stripe ?? options.billing);
     case 'lago-webhook':
@@ -99,6 +104,7 @@ function requirementMet(requirement: RouteRequirement | undefined, options: Tall
 const ENABLED_BY: Record<RouteRequirement, string> = {
   billing: 'the `billing` option',
   byok: 'the `byok` option',
+  notifier: 'the `notifier` option',
   'stripe-webhook': 'the `billing` or `webhooks.stripe` option',
   'lago-webhook': 'the `webhooks.lago` option',
 };
@@ -243,6 +249,7 @@ export function createTallyHandler(options: TallyHandlerOptions): TallyHandler {
     tally: options.tally,
     billing: options.billing ?? null,
     byok: options.byok ?? null,
+    notifier: options.notifier ?? null,
     byokProviders: Object.freeze([...(options.byokProviders ?? ['openrouter'])]),
     webhooks: { stripe: options.webhooks?.stripe ?? null, lago: options.webhooks?.lago ?? null },
     portal: {

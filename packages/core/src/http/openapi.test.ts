@@ -14,7 +14,10 @@ interface Operation {
   security: unknown[];
   parameters: Array<{ name: string; in: string; required: boolean; description: string; schema: Json; example?: unknown }>;
   requestBody?: { content: Record<string, { schema: { $ref: string }; example: unknown }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: { $ref: string }; example: unknown }> }>;
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, { schema: { $ref?: string; type?: string }; example: unknown }> }
+  >;
 }
 interface Document {
   openapi: string;
@@ -62,10 +65,17 @@ describe('the OpenAPI document', () => {
       expect(op.description.length, route.id).toBeGreaterThan(20);
       expect(op.tags).toEqual([route.scope]);
       expect(op.security).toEqual(route.scope === 'customer' || route.scope === 'admin' ? [{ bearerAuth: [] }] : []);
-      const success = op.responses[String(route.response.status)]?.content?.['application/json'];
-      expect(success?.example, route.id).toBeDefined();
-      expect(success?.schema.$ref).toMatch(/^#\/components\/schemas\/\w+$/);
-      expect(route.response.schema.safeParse(success?.example).success, `${route.id} response example`).toBe(true);
+      const content = op.responses[String(route.response.status)]?.content ?? {};
+      expect(Object.keys(content).sort(), route.id).toEqual([...(route.response.media ?? ['application/json'])].sort());
+      for (const [media, body] of Object.entries(content)) {
+        if (media !== 'application/json') expect(body.schema, `${route.id} ${media}`).toEqual({ type: 'string' });
+      }
+      const success = content['application/json'];
+      if (success || !route.response.media) {
+        expect(success?.example, route.id).toBeDefined();
+        expect(success?.schema.$ref).toMatch(/^#\/components\/schemas\/\w+$/);
+        expect(route.response.schema.safeParse(success?.example).success, `${route.id} response example`).toBe(true);
+      }
       expect(op.responses.default?.content?.['application/problem+json']).toBeDefined();
       if (route.scope === 'customer' || route.scope === 'admin')
         expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '403']));
@@ -142,6 +152,12 @@ describe('every route answers with its own schema', () => {
     if (!sample) throw new Error(`no sample for ${route.id}`);
     const response = await callSample(h, route, allowedCaller(route), sample);
     expect(response.status).toBe(route.response.status);
+    if (route.response.media && !route.response.media.includes('application/json')) {
+      // A page, not JSON: it says so, and it is a whole document.
+      expect(response.headers.get('content-type')).toMatch(/^text\/html; charset=utf-8$/);
+      expect(await response.text()).toMatch(/^<!DOCTYPE html>[\s\S]*<\/html>$/);
+      return;
+    }
     const parsed = route.response.schema.safeParse(await response.json());
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
   });

@@ -190,9 +190,14 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Json {
       responses: {
         [String(route.response.status)]: {
           description: metaOf(route.response.schema).description ?? route.summary,
-          content: {
-            'application/json': { schema: { $ref: componentRef(responseId) }, example: metaOf(route.response.schema).example },
-          },
+          content: Object.fromEntries(
+            (route.response.media ?? ['application/json']).map((media) => [
+              media,
+              media === 'application/json'
+                ? { schema: { $ref: componentRef(responseId) }, example: metaOf(route.response.schema).example }
+                : { schema: { type: 'string' } },
+            ]),
+          ),
         },
         ...errorResponses(route),
       },

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import type { Billing } from '../billing/service.js';
 import type { ByokKeys } from '../byok/keys.js';
 import type { Tally } from '../ledger/tally.js';
+import type { Notifier } from '../notifications/email.js';
 
 export const ROUTE_SCOPES = ['public', 'customer', 'admin', 'webhook'] as const;
 export type RouteScope = (typeof ROUTE_SCOPES)[number];
@@ -20,7 +21,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * The handler option a route needs. Without it the route answers 404 `ROUTE_NOT_FOUND` naming the
  * option, and the served OpenAPI document leaves it out.
  */
-export type RouteRequirement = 'billing' | 'byok' | 'stripe-webhook' | 'lago-webhook';
+export type RouteRequirement = 'billing' | 'byok' | 'notifier' | 'stripe-webhook' | 'lago-webhook';
 
 /** Who `authenticate` says is calling. */
 export interface TallyPrincipal {
@@ -34,6 +35,7 @@ export interface RouteDeps {
   tally: Tally;
   billing: Billing | null;
   byok: ByokKeys | null;
+  notifier: Notifier | null;
   byokProviders: readonly string[];
   webhooks: { stripe: ((request: Request) => Promise<Response>) | null; lago: ((request: Request) => Promise<Response>) | null };
   portal: { returnUrl: string | null; allowedOrigins: readonly string[] | null };
@@ -62,7 +64,10 @@ export type RouteContext<S extends RouteScope, P, Q, B> = BaseContext<P, Q, B> &
 
 export interface RouteResponse<R> {
   status: 200 | 201;
+  /** The JSON answer (routes that answer only HTML keep one for the types; `media` leaves it out of OpenAPI). */
   schema: z.ZodType<R>;
+  /** What the route can answer; default JSON only. Text media are returned as a whole `Response`. */
+  media?: ReadonlyArray<'application/json' | 'text/html' | 'text/plain'>;
 }
 
 /** One route of the table (routes.ts). Schemas validate `params`, `query` and `body` before `handle` runs. */

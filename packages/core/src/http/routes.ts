@@ -8,6 +8,7 @@ import type { ByokKeys } from '../byok/keys.js';
 import { TallyError } from '../errors/index.js';
 import type { Bucket, GrantResult, OperationResult } from '../ledger/types.js';
 import { amount } from '../ledger/validate.js';
+import type { Notifier } from '../notifications/email.js';
 import { NOTIFICATION_CATEGORIES, type NotificationCategory, type NotificationPreferences } from '../notifications/index.js';
 import { type AnyRoute, defineRoute, type RouteDeps } from './route.js';
 import * as s from './schemas.js';
@@ -15,12 +16,31 @@ import * as w from './serialize.js';
 import { usageReport } from './usage.js';
 import type { WireBalance, WireLedgerOperation, WireNotificationPreferences, WireTierChangeResult } from './wire.js';
 
-const ENABLED_BY = { billing: 'the `billing` option', byok: 'the `byok` option' } as const;
+const ENABLED_BY = { billing: 'the `billing` option', byok: 'the `byok` option', notifier: 'the `notifier` option' } as const;
 
 function billingOf(deps: RouteDeps): Billing {
   if (!deps.billing) throw new TallyError('ROUTE_NOT_FOUND', `This route needs ${ENABLED_BY.billing}`);
   return deps.billing;
 }
+
+function notifierOf(deps: RouteDeps): Notifier {
+  if (!deps.notifier) throw new TallyError('ROUTE_NOT_FOUND', `This route needs ${ENABLED_BY.notifier}`);
+  return deps.notifier;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
+
+/** A small self-contained page for the unsubscribe link (no scripts, no external assets). */
+function unsubscribePage(title: string, body: string, status = 200): Response {
+  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#111}button{font:inherit;min-height:44px;padding:0 1.25rem;border-radius:6px;border:0;background:#4f46e5;color:#fff;cursor:pointer}</style></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+  return new Response(html, {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+  });
+}
+
+const wantsHtml = (request: Request) => (request.headers.get('accept') ?? '').includes('text/html');
 
 function byokOf(deps: RouteDeps): ByokKeys {
   if (!deps.byok) throw new TallyError('ROUTE_NOT_FOUND', `This route needs ${ENABLED_BY.byok}`);
@@ -747,6 +767,139 @@ export const routes: readonly AnyRoute[] = Object.freeze([
     },
   }),
 
+  // ---- admin: emails
+  defineRoute({
+    id: 'adminListEmailTemplates',
+    method: 'GET',
+    path: '/v1/admin/emails/templates',
+    scope: 'admin',
+    summary: 'Email templates',
+    description: 'Every notification email, the preference category that governs it and when it goes out.',
+    query: s.emptyQuerySchema,
+    response: { status: 200, schema: s.emailTemplatesSchema },
+    mutation: false,
+    requires: 'notifier',
+    handle: async ({ deps }) => ({ templates: notifierOf(deps).templates() }),
+  }),
+  defineRoute({
+    id: 'adminPreviewEmail',
+    method: 'GET',
+    path: '/v1/admin/emails/preview/{template}',
+    scope: 'admin',
+    summary: 'Preview an email',
+    description:
+      'Renders a template with sample data. `format=json` (default) answers subject, HTML and text; `format=html` answers the HTML document itself (text/html) and `format=text` the plain-text part (text/plain).',
+    params: s.emailTemplateParams,
+    query: s.emailPreviewQuerySchema,
+    response: { status: 200, schema: s.emailPreviewSchema, media: ['application/json', 'text/html', 'text/plain'] },
+    mutation: false,
+    requires: 'notifier',
+    async handle({ deps, params, query }) {
+      const locale = query.locale ?? 'en';
+      const rendered = await notifierOf(deps).preview(params.template, { locale });
+      if (query.format === 'html' || query.format === 'text') {
+        const type = query.format === 'html' ? 'text/html' : 'text/plain';
+        // A preview is shown in an admin page's iframe: it must not run scripts or load from elsewhere.
+        return new Response(query.format === 'html' ? rendered.html : rendered.text, {
+          headers: {
+            'content-type': `${type}; charset=utf-8`,
+            'content-security-policy': "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'",
+            'cache-control': 'no-store',
+          },
+        });
+      }
+      return { template: params.template, locale, subject: rendered.subject, html: rendered.html, text: rendered.text };
+    },
+  }),
+  defineRoute({
+    id: 'adminSendTestEmail',
+    method: 'POST',
+    path: '/v1/admin/emails/test',
+    scope: 'admin',
+    summary: 'Send a test email',
+    description: 'Renders a template with sample data and sends it to the given address now; the delivery log records it as a test.',
+    body: s.emailTestInputSchema,
+    query: s.emptyQuerySchema,
+    response: { status: 200, schema: s.emailTestResultSchema },
+    mutation: true,
+    requires: 'notifier',
+    async handle({ deps, body }) {
+      const delivery = await notifierOf(deps).sendTest(
+        body.template,
+        { address: body.to, name: null },
+        body.locale !== undefined ? { locale: body.locale } : {},
+      );
+      return { delivery: w.wireEmailDelivery(delivery) };
+    },
+  }),
+  defineRoute({
+    id: 'adminEmailLog',
+    method: 'GET',
+    path: '/v1/admin/emails/log',
+    scope: 'admin',
+    summary: 'Email delivery log',
+    description: 'Every send, failed try (a retry has `attempt` > 1), suppression by preference and test send, newest first.',
+    query: s.emailLogQuerySchema,
+    response: { status: 200, schema: s.emailDeliveryPageSchema },
+    mutation: false,
+    requires: 'notifier',
+    async handle({ deps, query }) {
+      const page = await notifierOf(deps).deliveries({
+        limit: query.limit ?? 50,
+        ...(query.customerId !== undefined ? { customerId: query.customerId } : {}),
+        ...(query.status !== undefined ? { status: query.status } : {}),
+        ...(query.template !== undefined ? { template: query.template } : {}),
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      });
+      return { items: page.items.map(w.wireEmailDelivery), nextCursor: page.nextCursor };
+    },
+  }),
+  // ---- unsubscribe (public: the signed token is the credential)
+  defineRoute({
+    id: 'unsubscribePage',
+    method: 'GET',
+    path: '/v1/unsubscribe',
+    scope: 'public',
+    summary: 'Unsubscribe page',
+    description:
+      'The page the link in an email opens: it asks for a click and changes nothing itself, because mail scanners open links. Answers text/html.',
+    query: s.unsubscribeQuerySchema,
+    response: { status: 200, schema: s.unsubscribeResultSchema, media: ['text/html'] },
+    mutation: false,
+    requires: 'notifier',
+    async handle({ request, query }) {
+      const action = new URL(request.url);
+      action.search = new URLSearchParams({ token: query.token }).toString();
+      return unsubscribePage(
+        'Unsubscribe',
+        `<p>Stop receiving this kind of email? Account and payment notices that must reach you are not affected.</p><form method="post" action="${escapeHtml(action.pathname + action.search)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+      );
+    },
+  }),
+  defineRoute({
+    id: 'unsubscribe',
+    method: 'POST',
+    path: '/v1/unsubscribe',
+    scope: 'public',
+    summary: 'Unsubscribe (one click)',
+    description:
+      'RFC 8058 one-click unsubscribe: mail providers POST `List-Unsubscribe=One-Click` (form-encoded) to the `List-Unsubscribe` URL. Turns off the token’s category for the token’s customer only. A forged or altered token is 403; a required category (payment failed) is 400. Answers HTML to a browser (`Accept: text/html`), JSON otherwise.',
+    query: s.unsubscribeQuerySchema,
+    response: { status: 200, schema: s.unsubscribeResultSchema, media: ['application/json', 'text/html'] },
+    mutation: false,
+    requires: 'notifier',
+    async handle({ deps, request, query }) {
+      const { category } = await notifierOf(deps).unsubscribe(query.token);
+      if (wantsHtml(request)) {
+        const label = category.replace(/_/g, ' ');
+        return unsubscribePage(
+          'You are unsubscribed',
+          `<p>You will no longer receive ${escapeHtml(label)} emails. You can turn them back on in your notification settings.</p>`,
+        );
+      }
+      return { category, unsubscribed: true as const };
+    },
+  }),
   // ---- webhooks (authenticated by the provider's signature, checked by the provider's handler)
   defineRoute({
     id: 'stripeWebhook',

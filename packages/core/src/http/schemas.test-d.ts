@@ -9,6 +9,16 @@ type Out<T extends z.ZodType> = z.output<T>;
 type In<T extends z.ZodType> = z.input<T>;
 
 describe('response schemas equal the wire types', () => {
+  it('emails and unsubscribe', () => {
+    expectTypeOf<Out<typeof s.emailTemplatesSchema>>().toEqualTypeOf<w.WireEmailTemplates>();
+    expectTypeOf<Out<typeof s.emailPreviewSchema>>().toEqualTypeOf<w.WireEmailPreview>();
+    expectTypeOf<Out<typeof s.emailDeliverySchema>>().toEqualTypeOf<w.WireEmailDelivery>();
+    expectTypeOf<Out<typeof s.emailDeliveryPageSchema>>().toEqualTypeOf<w.WirePage<w.WireEmailDelivery>>();
+    expectTypeOf<Out<typeof s.emailTestResultSchema>>().toEqualTypeOf<{ delivery: w.WireEmailDelivery }>();
+    expectTypeOf<In<typeof s.emailTestInputSchema>>().toEqualTypeOf<w.WireEmailTestInput>();
+    expectTypeOf<Out<typeof s.unsubscribeResultSchema>>().toEqualTypeOf<w.WireUnsubscribeResult>();
+  });
+
   it('account and balance', () => {
     expectTypeOf<Out<typeof s.problemSchema>>().toEqualTypeOf<w.WireProblem>();
     expectTypeOf<Out<typeof s.healthSchema>>().toEqualTypeOf<w.WireHealth>();

@@ -645,3 +645,117 @@ export const couponParams = z.strictObject({
     .meta({ description: 'Coupon code', example: 'WELCOME10' }),
 });
 export const outboxParams = z.strictObject({ id: id('Outbox message id', '977') });
+
+// ---- emails (admin) and unsubscribe (public)
+
+export const emailTemplateIdSchema = z
+  .enum(['welcome', 'low_balance', 'monthly_reset', 'coupon_redeemed', 'tier_upgraded', 'tier_downgraded', 'payment_failed'])
+  .meta({ description: 'Email template id', example: 'low_balance' });
+
+export const emailTemplatesSchema = z
+  .strictObject({
+    templates: z.array(
+      z.strictObject({
+        id: emailTemplateIdSchema,
+        category: z.string().meta({ description: 'The preference category that decides whether it is sent', example: 'low_balance' }),
+        required: z.boolean().meta({ description: 'Transactional: sent even when the customer opted out of everything', example: false }),
+        description: z
+          .string()
+          .meta({ description: 'When the mail goes out', example: ex.emailTemplatesExample.templates[0]?.description }),
+      }),
+    ),
+  })
+  .meta({ description: 'Every email template', example: ex.emailTemplatesExample });
+
+const locale = z
+  .string()
+  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/, 'must be a BCP 47 language tag')
+  .meta({ description: 'BCP 47 language tag; unknown ones fall back to English', example: 'en' });
+
+export const emailPreviewSchema = z
+  .strictObject({
+    template: emailTemplateIdSchema,
+    locale: locale,
+    subject: z.string().meta({ description: 'Subject line', example: ex.emailPreviewExample.subject }),
+    html: z.string().meta({ description: 'The whole HTML document', example: ex.emailPreviewExample.html }),
+    text: z.string().meta({ description: 'The plain-text part', example: ex.emailPreviewExample.text }),
+  })
+  .meta({ description: 'A template rendered with sample data', example: ex.emailPreviewExample });
+
+export const emailDeliverySchema = z
+  .strictObject({
+    id: z.string().meta({ description: 'Log line id', example: '311' }),
+    dedupeKey: z.string().meta({ description: 'The logical mail; retries repeat it', example: ex.emailDeliveryExample.dedupeKey }),
+    customerId: z.string().nullable().meta({ description: 'Null for a test send', example: 'cus_ada' }),
+    template: emailTemplateIdSchema,
+    to: z.string().nullable().meta({ description: 'Recipient address; null when there was none', example: 'ada@example.com' }),
+    subject: z
+      .string()
+      .nullable()
+      .meta({ description: 'Subject line; null when nothing was rendered', example: ex.emailDeliveryExample.subject }),
+    status: z.enum(['sent', 'failed', 'suppressed']).meta({ description: 'What happened', example: 'sent' }),
+    suppression: z
+      .enum(['preference', 'no_recipient'])
+      .nullable()
+      .meta({ description: 'Why a suppressed mail was not sent', example: null }),
+    attempt: z.number().int().min(1).meta({ description: '1 for the first try; more marks a retry', example: 1 }),
+    error: z.string().nullable().meta({ description: 'The transport’s error, for a failed try', example: null }),
+    transport: z.string().nullable().meta({ description: 'Which transport sent it', example: 'smtp' }),
+    messageId: z.string().nullable().meta({ description: 'The transport’s message id', example: ex.emailDeliveryExample.messageId }),
+    test: z.boolean().meta({ description: 'An admin’s test send', example: false }),
+    at: time('When it happened'),
+  })
+  .meta({ description: 'One line of the email delivery log', example: ex.emailDeliveryExample });
+
+export const emailDeliveryPageSchema = page(emailDeliverySchema, 'A page of the delivery log, newest first', ex.emailDeliveryExample);
+
+export const emailTestResultSchema = z
+  .strictObject({ delivery: emailDeliverySchema })
+  .meta({ description: 'The test send, as logged', example: { delivery: { ...ex.emailDeliveryExample, customerId: null, test: true } } });
+
+export const emailTestInputSchema = z
+  .strictObject({
+    template: emailTemplateIdSchema,
+    to: z.email().max(254).meta({ description: 'Where to send the test', example: 'ops@example.com' }),
+    locale: locale.optional(),
+  })
+  .meta({ description: 'A test send of a template with sample data', example: ex.emailTestInputExample });
+
+export const emailTemplateParams = z.strictObject({ template: emailTemplateIdSchema });
+
+export const emailPreviewQuerySchema = z
+  .strictObject({
+    format: z
+      .enum(['json', 'html', 'text'])
+      .optional()
+      .meta({ description: '`json` (default): subject, HTML and text; `html` or `text`: that part alone', example: 'html' }),
+    locale: locale.optional(),
+  })
+  .meta({ description: 'How to answer', example: { format: 'html' } });
+
+export const emailLogQuerySchema = z
+  .strictObject({
+    customerId: id('Only this customer’s mails', 'cus_ada').optional(),
+    status: z.enum(['sent', 'failed', 'suppressed']).optional().meta({ description: 'Only this outcome', example: 'failed' }),
+    template: emailTemplateIdSchema.optional(),
+    cursor: cursorParam.optional(),
+    limit: limitParam.optional(),
+  })
+  .meta({ description: 'A page of the delivery log', example: { status: 'failed', limit: '20' } });
+
+export const unsubscribeQuerySchema = z
+  .strictObject({
+    token: z
+      .string()
+      .min(1)
+      .max(2048)
+      .meta({ description: 'The signed token from the email’s unsubscribe link', example: 'eyJ2IjoxfQ.c2lnbmF0dXJl' }),
+  })
+  .meta({ description: 'The unsubscribe link’s token', example: { token: 'eyJ2IjoxfQ.c2lnbmF0dXJl' } });
+
+export const unsubscribeResultSchema = z
+  .strictObject({
+    category: z.string().meta({ description: 'The category turned off', example: 'low_balance' }),
+    unsubscribed: z.literal(true).meta({ description: 'Always true', example: true }),
+  })
+  .meta({ description: 'The category is off for this customer', example: { category: 'low_balance', unsubscribed: true } });

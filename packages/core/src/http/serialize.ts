@@ -7,6 +7,7 @@ import type { ByokKeyInfo, ProviderBalance } from '../byok/index.js';
 import type { Catalog, Tier } from '../catalog/schema.js';
 import type { AuditReport, Balance, Bucket, CustomerRecord, Entry, OutboxMessage, SpendCapStatus } from '../ledger/types.js';
 import { customerAccount, GRANT_SOURCE } from '../ledger/types.js';
+import type { EmailDelivery } from '../notifications/email.js';
 import type { TierChangePreview } from '../proration/preview.js';
 import type {
   WireAdminCustomer,
@@ -16,6 +17,7 @@ import type {
   WireByokKey,
   WireCoupon,
   WireCouponBenefit,
+  WireEmailDelivery,
   WireEntry,
   WireOutboxMessage,
   WireProviderBalance,
@@ -252,5 +254,24 @@ export function wireOutboxMessage(message: OutboxMessage): WireOutboxMessage {
     createdAt: iso(message.createdAt),
     lastError: message.lastError,
     dead: message.dead,
+  };
+}
+
+export function wireEmailDelivery(delivery: EmailDelivery): WireEmailDelivery {
+  return {
+    id: delivery.id,
+    dedupeKey: delivery.dedupeKey,
+    customerId: delivery.customerId,
+    template: delivery.template,
+    to: delivery.to,
+    subject: delivery.subject,
+    status: delivery.status,
+    suppression: delivery.suppression,
+    attempt: delivery.attempt,
+    error: delivery.error,
+    transport: delivery.transport,
+    messageId: delivery.messageId,
+    test: delivery.test,
+    at: delivery.at.toISOString(),
   };
 }

@@ -10,7 +10,10 @@ import { createKeyVault } from '../byok/vault.js';
 import { sampleCatalog } from '../catalog/sample.js';
 import { createMemoryStore } from '../ledger/memory-store.js';
 import { createTally } from '../ledger/tally.js';
-import { createFakeClock } from '../testing/index.js';
+import { SAMPLE_EMAIL_BRAND } from '../notifications/email-samples.js';
+import { createNotifier } from '../notifications/notifier.js';
+import type { NotificationCategory } from '../notifications/preferences.js';
+import { createFakeClock, createMemoryEmailTransport, createTextEmailRenderer } from '../testing/index.js';
 import { createTallyHandler, type TallyHandlerOptions } from './handler.js';
 import type { AnyRoute, TallyPrincipal } from './route.js';
 
@@ -79,11 +82,24 @@ export async function createHarness(overrides: Partial<TallyHandlerOptions> = {}
   }
   const vault = createKeyVault({ keys: { k1: Uint8Array.from({ length: 32 }, (_, i) => i + 7) }, activeKeyId: 'k1' });
   const byok = createByokKeys({ store, vault, clock });
+  const emails = createMemoryEmailTransport();
+  const notifier = createNotifier({
+    tally,
+    billing,
+    render: createTextEmailRenderer(),
+    transport: emails,
+    from: { address: 'billing@example.com', name: 'Tally' },
+    recipients: async (customerId) => ({ address: `${customerId}@example.com`, name: null }),
+    brand: SAMPLE_EMAIL_BRAND,
+    unsubscribe: { secret: 'test-secret-0123456789-abcdefghijklmnop', url: 'https://api.example.com/v1/unsubscribe' },
+    clock,
+  });
   const errors: unknown[] = [];
   const handler = createTallyHandler({
     tally,
     billing,
     byok,
+    notifier,
     clock,
     authenticate: async (request) => {
       const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
@@ -111,7 +127,7 @@ export async function createHarness(overrides: Partial<TallyHandlerOptions> = {}
     return response;
   }
 
-  return { clock, store, tally, billing, sandbox, vault, byok, handler, call, errors, deliverEvents };
+  return { clock, store, tally, billing, sandbox, vault, byok, notifier, emails, handler, call, errors, deliverEvents };
 }
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
@@ -263,6 +279,16 @@ export const ROUTE_SAMPLES: Record<string, (h: Harness) => Promise<RouteSample>>
   adminAudit: async () => ({}),
   adminListDeadLetters: async () => ({}),
   adminRetryDeadLetter: async (h) => ({ params: { id: await deadLetter(h) } }),
+  adminListEmailTemplates: async () => ({}),
+  adminPreviewEmail: async () => ({ params: { template: 'low_balance' }, query: { format: 'json', locale: 'de' } }),
+  adminSendTestEmail: async () => ({ body: { template: 'payment_failed', to: 'ops@example.com' } }),
+  adminEmailLog: async () => ({ query: { status: 'sent', limit: '5' } }),
+  unsubscribePage: async (h) => ({ query: { token: await unsubscribeToken(h, ADA, 'low_balance') } }),
+  unsubscribe: async (h) => ({
+    query: { token: await unsubscribeToken(h, ADA, 'low_balance') },
+    rawBody: 'List-Unsubscribe=One-Click',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  }),
   stripeWebhook: async (h) => {
     const event = { id: 'evt_ping_1', provider: 'sandbox', created: h.clock.now(), type: 'ignored', providerType: 'ping' } as const;
     const signed = await h.sandbox.webhook(event);
@@ -273,6 +299,14 @@ export const ROUTE_SAMPLES: Record<string, (h: Harness) => Promise<RouteSample>>
     headers: { 'content-type': 'application/json', 'x-lago-signature': LAGO_SIGNATURE },
   }),
 };
+
+/** The token of a customer's signed unsubscribe link for `category`. */
+export async function unsubscribeToken(h: Harness, customerId: string, category: NotificationCategory): Promise<string> {
+  const url = await h.notifier.unsubscribeUrl(customerId, category);
+  const token = url === null ? null : new URL(url).searchParams.get('token');
+  if (!token) throw new Error(`no unsubscribe link for ${category}`);
+  return token;
+}
 
 /** A dead outbox message; returns its id. */
 export async function deadLetter(h: Harness): Promise<string> {

@@ -402,3 +402,74 @@ export interface WireOutboxRetried {
   id: string;
   retried: true;
 }
+
+// ---- emails (admin) and unsubscribe (public)
+
+export type WireEmailTemplateId =
+  | 'welcome'
+  | 'low_balance'
+  | 'monthly_reset'
+  | 'coupon_redeemed'
+  | 'tier_upgraded'
+  | 'tier_downgraded'
+  | 'payment_failed';
+
+export interface WireEmailTemplate {
+  id: WireEmailTemplateId;
+  /** The notification category whose preference decides whether the mail goes out. */
+  category: string;
+  required: boolean;
+  description: string;
+}
+
+export interface WireEmailTemplates {
+  templates: WireEmailTemplate[];
+}
+
+/** `GET /v1/admin/emails/preview/{template}` (`format=json`, the default). */
+export interface WireEmailPreview {
+  template: WireEmailTemplateId;
+  locale: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface WireEmailTestInput {
+  template: WireEmailTemplateId;
+  to: string;
+  locale?: string;
+}
+
+export interface WireEmailDelivery {
+  id: string;
+  dedupeKey: string;
+  customerId: string | null;
+  template: WireEmailTemplateId;
+  to: string | null;
+  subject: string | null;
+  status: 'sent' | 'failed' | 'suppressed';
+  suppression: 'preference' | 'no_recipient' | null;
+  /** 1 for the first try; more marks a retry. */
+  attempt: number;
+  error: string | null;
+  transport: string | null;
+  messageId: string | null;
+  test: boolean;
+  at: IsoTime;
+}
+
+export interface WireEmailLogQuery {
+  customerId?: string;
+  status?: WireEmailDelivery['status'];
+  template?: WireEmailTemplateId;
+  cursor?: string;
+  /** 1-100, default 50. */
+  limit?: number;
+}
+
+/** `POST /v1/unsubscribe?token=…` (JSON answer). */
+export interface WireUnsubscribeResult {
+  category: string;
+  unsubscribed: true;
+}

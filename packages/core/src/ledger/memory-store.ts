@@ -21,6 +21,17 @@ import {
   providerKeyCursor,
 } from '../byok/store.js';
 import { TallyError } from '../errors/index.js';
+import type { ClaimScheduledRunCommand, EmailDelivery, EmailDeliveryQuery, RecordEmailDeliveryCommand } from '../notifications/email.js';
+import {
+  checkClaimScheduledRun,
+  checkCompleteScheduledRun,
+  checkEmailDeliveryQuery,
+  checkRecordEmailDelivery,
+  checkScheduledJob,
+  compareEmailDeliveries,
+  emailDeliveryCursor,
+  unclaimedRun,
+} from '../notifications/email-store.js';
 import {
   checkSetNotificationPreferences,
   type NotificationPreferences,
@@ -223,6 +234,7 @@ function copyHold(h: Hold): Hold {
 }
 
 const copyCustomer = (r: CustomerRecord): CustomerRecord => ({ ...r, createdAt: copyDate(r.createdAt) });
+const copyEmailDelivery = (d: EmailDelivery): EmailDelivery => ({ ...d, at: copyDate(d.at) });
 
 function copyMessage(m: OutboxMessage): OutboxMessage {
   return {
@@ -1947,6 +1959,61 @@ export function createMemoryStore(): TallyStore {
     return { items, nextCursor: ids.length > limit ? customerCursor((items[limit - 1] as CustomerRecord).id) : null };
   }
 
+  // ---- the email delivery log and the scheduler's claimed runs (docs/notifications.md)
+
+  /** In append order; the id of `emailDeliveries[n]` is `n + 1`. */
+  const emailDeliveries: EmailDelivery[] = [];
+  /** By `<job>\n<slot ms>` (job names hold no newline); replaced whole on every change, so `put` can undo it. */
+  const scheduledRuns = new Map<string, { job: string; slot: Date; leaseUntil: Date; completedAt: Date | null }>();
+  const runKey = (job: string, slot: Date) => `${job}\n${slot.getTime()}`;
+
+  function recordEmailDelivery(command: RecordEmailDeliveryCommand): EmailDelivery {
+    const delivery: EmailDelivery = { id: String(emailDeliveries.length + 1), ...checkRecordEmailDelivery(command) };
+    append(emailDeliveries, delivery);
+    return copyEmailDelivery(delivery);
+  }
+
+  function listEmailDeliveries(query: EmailDeliveryQuery): Page<EmailDelivery> {
+    const { customerId, status, template, after, limit } = checkEmailDeliveryQuery(query);
+    // A scan and a sort of the whole log: the reference store favours plain code; the SQL stores walk an index.
+    const found = emailDeliveries
+      .filter(
+        (d) =>
+          (customerId === null || d.customerId === customerId) &&
+          (status === null || d.status === status) &&
+          (template === null || d.template === template) &&
+          (after === null || compareEmailDeliveries(after, d) < 0),
+      )
+      .sort(compareEmailDeliveries);
+    const items = found.slice(0, limit).map(copyEmailDelivery);
+    return { items, nextCursor: found.length > limit ? emailDeliveryCursor(items[limit - 1] as EmailDelivery) : null };
+  }
+
+  function claimScheduledRun(command: ClaimScheduledRunCommand): boolean {
+    const { job, slot, at, leaseUntil } = checkClaimScheduledRun(command);
+    const run = scheduledRuns.get(runKey(job, slot));
+    if (run && (run.completedAt !== null || run.leaseUntil.getTime() > at.getTime())) return false;
+    put(scheduledRuns, runKey(job, slot), { job, slot, leaseUntil, completedAt: null });
+    return true;
+  }
+
+  function completeScheduledRun(command: { job: string; slot: Date; at: Date }): void {
+    const { job, slot, at } = checkCompleteScheduledRun(command);
+    const run = scheduledRuns.get(runKey(job, slot));
+    if (!run) throw unclaimedRun(job, slot);
+    // Completing twice (a run whose lease ran out, finished by two instances) keeps the first time.
+    if (run.completedAt === null) put(scheduledRuns, runKey(job, slot), { ...run, completedAt: at });
+  }
+
+  function lastScheduledRun(job: string): Date | null {
+    const name = checkScheduledJob(job);
+    let latest: number | null = null;
+    for (const run of scheduledRuns.values()) {
+      if (run.job === name && run.completedAt !== null && (latest === null || run.slot.getTime() > latest)) latest = run.slot.getTime();
+    }
+    return latest === null ? null : new Date(latest);
+  }
+
   // ---- the port
 
   type Enter = <T>(fn: () => T) => Promise<T>;
@@ -2082,6 +2149,11 @@ export function createMemoryStore(): TallyStore {
       getNotificationPreferences: (customerId) => enter(() => getNotificationPreferences(customerId)),
       setNotificationPreferences: (command) => enter(() => setNotificationPreferences(command)),
       listCustomers: (query) => enter(() => listCustomers(query)),
+      recordEmailDelivery: (command) => enter(() => recordEmailDelivery(command)),
+      listEmailDeliveries: (query) => enter(() => listEmailDeliveries(query)),
+      claimScheduledRun: (command) => enter(() => claimScheduledRun(command)),
+      completeScheduledRun: (command) => enter(() => completeScheduledRun(command)),
+      lastScheduledRun: (job) => enter(() => lastScheduledRun(job)),
       close: async () => {},
     };
   }

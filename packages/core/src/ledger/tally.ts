@@ -1,6 +1,7 @@
 import type { ModelPrice } from '../catalog/schema.js';
 import { type Catalog, findTier } from '../catalog/schema.js';
 import { TallyError } from '../errors/index.js';
+import { customerCreatedMessage } from '../notifications/triggers.js';
 import { chargeForKeySource, type PricedCall, priceCall, type TokenUsage } from '../pricing/cost.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { IntegerInput } from '../units/integer.js';
@@ -161,15 +162,26 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     store,
 
     customers: {
-      /** Creates the customer or moves it to another tier; overdraft and unlimited come from the catalog. */
+      /**
+       * Creates the customer or moves it to another tier; overdraft and unlimited come from the catalog.
+       * A new customer's `customer.created` event is written in the same transaction, once: its dedupe
+       * key is the id, so two concurrent creations enqueue one row.
+       */
       async upsert(input: { customerId: string; tier: string }): Promise<CustomerRecord> {
         const tier = findTier(catalog, input.tier);
-        return store.upsertCustomer({
-          customerId: identifier(input.customerId, 'customerId'),
-          tier: tier.id,
-          overdraftLimitMicros: tier.overdraft,
-          unlimited: tier.allowance === 'unlimited',
-          at: now(),
+        const customerId = identifier(input.customerId, 'customerId');
+        const at = now();
+        return store.transaction(async (tx) => {
+          const existing = await tx.getCustomer(customerId);
+          const record = await tx.upsertCustomer({
+            customerId,
+            tier: tier.id,
+            overdraftLimitMicros: tier.overdraft,
+            unlimited: tier.allowance === 'unlimited',
+            at,
+          });
+          if (!existing) await tx.enqueueOutbox(customerCreatedMessage(customerId, at));
+          return record;
         });
       },
       get: (customerId: string) => customer(customerId),

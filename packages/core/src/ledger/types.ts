@@ -5,6 +5,7 @@
 
 import type { BillingStore } from '../billing/types.js';
 import type { ProviderStore } from '../byok/store.js';
+import type { EmailStore } from '../notifications/email.js';
 import type { NotificationStore } from '../notifications/store.js';
 
 export const BUCKET_KINDS = ['allowance', 'purchased', 'coupon', 'adjustment'] as const;
@@ -318,9 +319,10 @@ export interface ClaimOutboxCommand {
 
 /**
  * The ledger (docs/ledger.md), the billing records (docs/billing.md), provider keys (docs/byok.md) and
- * notification preferences with the customer listing (docs/notifications.md) in one store.
+ * notification preferences with the customer listing, the email delivery log and the scheduler's
+ * claimed runs (docs/notifications.md) in one store.
  */
-export interface TallyStore extends BillingStore, ProviderStore, NotificationStore {
+export interface TallyStore extends BillingStore, ProviderStore, NotificationStore, EmailStore {
   /** Runs `fn` with a store whose operations all commit or roll back together. */
   transaction<T>(fn: (tx: TallyStore) => Promise<T>): Promise<T>;
   upsertCustomer(command: UpsertCustomerCommand): Promise<CustomerRecord>;

@@ -1,3 +1,20 @@
+export * from './email.js';
+export * from './email-samples.js';
+export {
+  type CheckedEmailDeliveryQuery,
+  checkClaimScheduledRun,
+  checkCompleteScheduledRun,
+  checkEmailDeliveryQuery,
+  checkRecordEmailDelivery,
+  checkScheduledJob,
+  compareEmailDeliveries,
+  EMAIL_SUPPRESSIONS,
+  emailDeliveryCursor,
+  MAX_EMAIL_DEDUPE_KEY,
+  MAX_EMAIL_DELIVERY_PAGE,
+  unclaimedRun,
+} from './email-store.js';
+export { createNotifier, EMAIL_SEND_TOPIC, type EmailRecipient, type NotifierOptions } from './notifier.js';
 export {
   checkNotificationChanges,
   checkSetNotificationPreferences,
@@ -18,3 +35,4 @@ export {
   MAX_CUSTOMER_SEARCH,
   type NotificationStore,
 } from './store.js';
+export { NOTIFICATION_TOPICS, type TierChangedEvent } from './triggers.js';

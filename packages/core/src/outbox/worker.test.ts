@@ -70,11 +70,36 @@ describe('outbox worker', () => {
     expect(dead).toMatchObject({ topic: 'credits.charged', attempts: 3, lastError: 'sink down', deliveredAt: null, dead: true });
   });
 
+  it('waits at least as long as a sink’s Retry-After before the next attempt', async () => {
+    const { store, clock } = await ledgerWithEvents();
+    let calls = 0;
+    const worker = createOutboxWorker({
+      store,
+      clock,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
+      random: createSeededRandom(1).next,
+      handlers: {
+        'credits.charged': async () => {
+          calls++;
+          if (calls === 1) throw new TallyError('PROVIDER_UNAVAILABLE', 'throttled', { details: { retryAfterMs: 30_000 } });
+        },
+      },
+    });
+    expect(await worker.runOnce()).toMatchObject({ claimed: 1, retried: 1 });
+    // The backoff alone would allow a retry after at most 1 s.
+    clock.advance(29_999);
+    expect((await worker.runOnce()).claimed).toBe(0);
+    clock.advance(1);
+    expect(await worker.runOnce()).toMatchObject({ claimed: 1, delivered: 1 });
+    expect(calls).toBe(2);
+  });
+
   it('leaves other topics to other workers', async () => {
     const { store, clock } = await ledgerWithEvents();
     const worker = createOutboxWorker({ store, clock, handlers: { 'credits.expired': async () => {} } });
     expect((await worker.runOnce()).claimed).toBe(0);
-    expect(await store.listOutbox({ delivered: false, limit: 10 })).toHaveLength(2);
+    // credits.granted, credits.charged and the customer's customer.created.
+    expect(await store.listOutbox({ delivered: false, limit: 10 })).toHaveLength(3);
   });
 
   it('backs off exponentially with jitter inside [window/2, window), capped', () => {

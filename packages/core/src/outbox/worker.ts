@@ -37,6 +37,13 @@ export interface OutboxRound {
   dead: number;
 }
 
+/** The wait a sink's error asks for (`TallyError` `details.retryAfterMs`), or 0. */
+function retryAfterMs(error: unknown): number {
+  if (!TallyError.is(error)) return 0;
+  const wait = error.details.retryAfterMs;
+  return typeof wait === 'number' && Number.isSafeInteger(wait) && wait > 0 ? wait : 0;
+}
+
 /** The wait before the next attempt: full jitter over an exponentially growing, capped window. */
 export function outboxBackoffMs(attempts: number, random: () => number, baseMs = 1_000, maxMs = 15 * 60_000): number {
   const window = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
@@ -75,7 +82,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions) {
       await store.failOutbox(message.id, reason, null, now);
       round.dead++;
     } else {
-      const wait = outboxBackoffMs(message.attempts, random, options.backoff?.baseMs, options.backoff?.maxMs);
+      // A sink that was told when to come back (HTTP 429 Retry-After) is not tried sooner than that.
+      const wait = Math.max(
+        outboxBackoffMs(message.attempts, random, options.backoff?.baseMs, options.backoff?.maxMs),
+        retryAfterMs(error),
+      );
       await store.failOutbox(message.id, reason, new Date(now.getTime() + wait), now);
       round.retried++;
     }

@@ -5,6 +5,7 @@ import { canonicalJson } from '../ledger/canonical.js';
 import { createTally, type Tally } from '../ledger/tally.js';
 import type { BucketKind, Entry, EntryQuery, TallyStore } from '../ledger/types.js';
 import type { BillingInterval } from '../time/index.js';
+import { emailCases } from './conformance-email.js';
 import { notificationCases } from './conformance-notifications.js';
 import { providerCases } from './conformance-provider.js';
 import { createFakeClock, type FakeClock } from './index.js';
@@ -1038,7 +1039,9 @@ test('operations write outbox rows: credits.granted, credits.charged, credits.ex
   h.clock.advance(DAY);
   expectEqual(await h.tally.expireBuckets(), 1, 'the allowance expires');
   const expiredOperation = (await allEntries(h.store, { kinds: ['expire'] }))[0]?.operationId;
-  const rows = await h.store.listOutbox({ limit: 100 });
+  const all = await h.store.listOutbox({ limit: 100 });
+  expectEqual(all.filter((r) => r.topic === 'customer.created').length, 1, 'creating the customer wrote customer.created');
+  const rows = all.filter((r) => r.topic.startsWith('credits.'));
   expectEqual(rows.length, 3, 'one row per effect; the refused spend wrote none');
   const check = (topic: string, operationId: string | undefined, amountMicros: bigint, balanceMicros: bigint) => {
     const row = rows.find((r) => r.topic === topic);
@@ -2382,6 +2385,7 @@ export const storeConformanceCases: ReadonlyArray<ConformanceCase> = [
   ...capCases,
   ...providerCases,
   ...notificationCases,
+  ...emailCases,
 ];
 
 /** Registers one test per case; each gets a fresh store from `factory`, cleaned up afterwards. */
@@ -2406,6 +2410,7 @@ export function runStoreConformance(factory: StoreFactory, runner: ConformanceRu
     register(cases);
     runner.describe('billing', () => register(billingCases));
     runner.describe('notifications and search', () => register(notificationCases));
+    runner.describe('email log and scheduler', () => register(emailCases));
     runner.describe('provider keys', () => register(providerCases));
     runner.describe('spend caps', () => register(capCases));
   });

@@ -1,0 +1,204 @@
+/**
+ * Test tools for the notifier: a transport that keeps what it is given and a plain renderer. Both are
+ * real implementations of the ports (email.ts), small enough to read in a test, and not meant for
+ * production mail: apps render with `@tally/react/emails` and send with `@tally/adapters/email`.
+ */
+import { TallyError } from '../errors/index.js';
+import type {
+  EmailRenderContext,
+  EmailRenderer,
+  EmailSendResult,
+  EmailTemplateData,
+  EmailTemplateId,
+  EmailTransport,
+  OutgoingEmail,
+  RenderedEmail,
+} from '../notifications/email.js';
+import { formatCredits } from '../units/credits.js';
+import { formatDecimal } from '../units/decimal.js';
+import { formatMoney } from '../units/money.js';
+
+/** A transport for tests: records every mail it accepts, and can be told to fail. */
+export interface MemoryEmailTransport extends EmailTransport {
+  /** Every mail accepted, oldest first (copies: changing them changes nothing). */
+  readonly sent: readonly OutgoingEmail[];
+  /** Makes the next `count` sends throw `PROVIDER_UNAVAILABLE`, as a transport whose server is down does. */
+  failNext(count: number): void;
+  /** How many sends were refused so far. */
+  readonly failures: number;
+  /** Forgets the mails accepted so far. */
+  clear(): void;
+}
+
+/** A test tool: an `EmailTransport` that keeps mails in memory. Message ids are `<memory-N@tally.test>`. */
+export function createMemoryEmailTransport(): MemoryEmailTransport {
+  const sent: OutgoingEmail[] = [];
+  let failing = 0;
+  let failures = 0;
+  let counter = 0;
+  return {
+    name: 'memory',
+    get sent() {
+      return sent.map((email) => structuredClone(email));
+    },
+    get failures() {
+      return failures;
+    },
+    async send(email: OutgoingEmail): Promise<EmailSendResult> {
+      if (failing > 0) {
+        failing--;
+        failures++;
+        throw new TallyError('PROVIDER_UNAVAILABLE', 'memory transport: told to fail this send', { details: { retryAfterMs: null } });
+      }
+      sent.push(structuredClone(email));
+      return { messageId: `<memory-${++counter}@tally.test>` };
+    },
+    failNext(count: number) {
+      if (!Number.isSafeInteger(count) || count < 0) throw new TallyError('VALIDATION', 'failNext takes a whole number ≥ 0');
+      failing = count;
+    },
+    clear() {
+      sent.length = 0;
+    },
+  };
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+function bad(field: string, message: string): TallyError {
+  return new TallyError('VALIDATION', `${field} ${message}`, { details: { field } });
+}
+
+function big(value: unknown, field: string): bigint {
+  if (typeof value !== 'bigint') throw bad(field, 'must be a bigint');
+  return value;
+}
+
+function day(value: unknown, field: string): string {
+  if (!(value instanceof Date) || !Number.isFinite(value.getTime())) throw bad(field, 'must be a valid Date');
+  return value.toISOString().slice(0, 10);
+}
+
+function str(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw bad(field, 'must be a string');
+  return value;
+}
+
+/** Subject and body lines of one template, in plain English. */
+function contentOf(
+  template: EmailTemplateId,
+  data: EmailTemplateData[EmailTemplateId],
+  context: EmailRenderContext,
+): { subject: string; lines: string[] } {
+  const product = context.brand.productName;
+  const locale = context.locale;
+  const credits = (value: unknown, field: string) => formatCredits(big(value, field), { locale });
+  const money = (value: unknown, currency: unknown, field: string) =>
+    formatMoney({ currency: str(currency, 'currency'), amount: big(value, field) }, locale);
+  switch (template) {
+    case 'welcome': {
+      const d = data as EmailTemplateData['welcome'];
+      const allowance =
+        d.allowanceMicros === null ? 'unlimited credits' : `${credits(d.allowanceMicros, 'allowanceMicros')} credits each period`;
+      return { subject: `Welcome to ${product}`, lines: [`You are on the ${str(d.tierName, 'tierName')} tier, with ${allowance}.`] };
+    }
+    case 'low_balance': {
+      const d = data as EmailTemplateData['low_balance'];
+      const lines = [
+        `You have ${credits(d.remainingMicros, 'remainingMicros')} credits left of your ${credits(d.allowanceMicros, 'allowanceMicros')} credit allowance.`,
+      ];
+      if (d.renewsAt !== null) lines.push(`Your allowance renews on ${day(d.renewsAt, 'renewsAt')}.`);
+      return { subject: `Your ${product} credits are running low`, lines };
+    }
+    case 'monthly_reset': {
+      const d = data as EmailTemplateData['monthly_reset'];
+      return {
+        subject: `Your ${str(d.tierName, 'tierName')} credits are renewed`,
+        lines: [
+          `${credits(d.allowanceMicros, 'allowanceMicros')} credits for ${day(d.periodStart, 'periodStart')} to ${day(d.periodEnd, 'periodEnd')}.`,
+        ],
+      };
+    }
+    case 'coupon_redeemed': {
+      const d = data as EmailTemplateData['coupon_redeemed'];
+      const code = str(d.code, 'code');
+      const benefit = d.benefit;
+      if (benefit?.type === 'credits') {
+        const until = benefit.expiresAt === null ? '' : `, usable until ${day(benefit.expiresAt, 'benefit.expiresAt')}`;
+        return {
+          subject: `Coupon ${code} redeemed`,
+          lines: [`Coupon ${code} added ${credits(benefit.amountMicros, 'benefit.amountMicros')} credits${until}.`],
+        };
+      }
+      if (benefit?.type === 'percent_off') {
+        if (!Number.isSafeInteger(benefit.percentOffBps) || !Number.isSafeInteger(benefit.durationPeriods))
+          throw bad('benefit', 'must hold whole numbers');
+        const percent = formatDecimal(BigInt(benefit.percentOffBps), 2);
+        return {
+          subject: `Coupon ${code} redeemed`,
+          lines: [`Coupon ${code} takes ${percent} % off your next ${benefit.durationPeriods} invoices.`],
+        };
+      }
+      throw bad('benefit', 'must be a credits or percent_off benefit');
+    }
+    case 'tier_upgraded':
+    case 'tier_downgraded': {
+      const d = data as EmailTemplateData['tier_upgraded'];
+      const when = d.timing === 'now' ? `since ${day(d.effectiveAt, 'effectiveAt')}` : `from ${day(d.effectiveAt, 'effectiveAt')}`;
+      const lines = [`Your plan moves from ${str(d.fromTierName, 'fromTierName')} to ${str(d.toTierName, 'toTierName')} ${when}.`];
+      if (d.priceMinor !== null)
+        lines.push(`${str(d.toTierName, 'toTierName')} costs ${money(d.priceMinor, d.currency, 'priceMinor')} per period.`);
+      lines.push(
+        d.allowanceMicros === null
+          ? 'It includes unlimited credits.'
+          : `It includes ${credits(d.allowanceMicros, 'allowanceMicros')} credits each period.`,
+      );
+      return { subject: template === 'tier_upgraded' ? `Your ${product} plan is upgraded` : `Your ${product} plan is downgraded`, lines };
+    }
+    case 'payment_failed': {
+      const d = data as EmailTemplateData['payment_failed'];
+      if (!Number.isSafeInteger(d.attemptCount) || d.attemptCount < 1) throw bad('attemptCount', 'must be a whole number ≥ 1');
+      const lines = [`We could not collect ${money(d.amountDueMinor, d.currency, 'amountDueMinor')} (attempt ${d.attemptCount}).`];
+      lines.push(
+        d.nextAttemptAt === null
+          ? 'We will not try again: please update your payment method.'
+          : `We will try again on ${day(d.nextAttemptAt, 'nextAttemptAt')}.`,
+      );
+      return { subject: `Your ${product} payment failed`, lines };
+    }
+  }
+}
+
+/**
+ * A test tool: an `EmailRenderer` that writes each template as a few plain sentences (English only,
+ * amounts through core's exact formatters), as HTML with everything escaped and as text. Like the real
+ * renderer, the footer carries the unsubscribe link or, for a required category, the reason.
+ */
+export function createTextEmailRenderer(): EmailRenderer {
+  return async <T extends EmailTemplateId>(
+    template: T,
+    data: EmailTemplateData[T],
+    context: EmailRenderContext,
+  ): Promise<RenderedEmail> => {
+    if (typeof data !== 'object' || data === null) throw bad('data', 'must be an object');
+    const { subject, lines } = contentOf(template, data, context);
+    const greeting = data.customerName ? `Hi ${data.customerName},` : 'Hi,';
+    const footer: string[] = [];
+    if (context.unsubscribeUrl !== null) footer.push(`Unsubscribe: ${context.unsubscribeUrl}`);
+    if (context.requiredReason !== null) footer.push(context.requiredReason);
+    footer.push(context.brand.footerAddress);
+    const text = [greeting, '', ...lines, '', '--', ...footer].join('\n');
+    const paragraphs = [greeting, ...lines].map((line) => `<p>${escapeHtml(line)}</p>`).join('');
+    const footerHtml = [
+      context.unsubscribeUrl !== null ? `<a href="${escapeHtml(context.unsubscribeUrl)}">Unsubscribe</a>` : null,
+      context.requiredReason !== null ? escapeHtml(context.requiredReason) : null,
+      escapeHtml(context.brand.footerAddress),
+    ]
+      .filter((part) => part !== null)
+      .map((part) => `<p>${part}</p>`)
+      .join('');
+    const html = `<!doctype html><html lang="${escapeHtml(context.locale)}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>${paragraphs}<hr>${footerHtml}</body></html>`;
+    return { subject, html, text };
+  };
+}
