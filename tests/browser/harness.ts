@@ -202,7 +202,14 @@ export async function openStory(storyId: string, options: OpenStoryOptions): Pro
   const page = await context.newPage();
   const errors: string[] = [];
   problems.set(page, errors);
-  page.on('pageerror', (error) => errors.push(`Uncaught: ${error.message}`));
+  page.on('pageerror', (error) => {
+    // msw's start() asks the browser to update its worker registration, which every story page of this
+    // context shares; when the previous page is closing at that moment the browser rejects the update
+    // with "Not found" although the registered worker keeps serving (the page's own requests and
+    // rendering are checked on their own). Seen once in ~1,600 story loads; nothing of the story's.
+    if (/^Failed to update a ServiceWorker for scope .*mockServiceWorker\.js'\): Not found$/.test(error.message)) return;
+    errors.push(`Uncaught: ${error.message}`);
+  });
   page.on('console', (message) => {
     const text = message.text();
     if (message.type() === 'error' && (text.includes('[MSW]') || text.includes('[tally/http]'))) errors.push(text);

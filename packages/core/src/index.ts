@@ -1,3 +1,4 @@
+export * from './analytics/index.js';
 export * from './billing/index.js';
 export * from './byok/index.js';
 export * from './catalog/index.js';

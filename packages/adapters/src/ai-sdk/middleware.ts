@@ -58,7 +58,10 @@ export interface MeteredCall {
   generationId: string | null;
   /** The reservation this call settled; null when none was needed (free, BYOK without a platform fee). */
   holdId: string | null;
-  /** The ledger's answer; null when nothing went to the ledger (free, BYOK without a platform fee, zero charge). */
+  /**
+   * The ledger's answer; null when nothing went to the ledger (free, BYOK without a platform fee, zero
+   * charge): such a call is in the call log instead (`tally.listUncharged`).
+   */
   ledger: CaptureResult | ChargeResult | null;
 }
 
@@ -86,8 +89,8 @@ export interface TallyMiddlewareOptions {
   holdTtlMs?: number;
   /**
    * `byok`: the call runs on the customer's own provider key (see `routeModel`): no markup, and only the
-   * catalog's `byok.platformFeeBps` of the provider cost is charged (nothing is reserved or written when
-   * that is 0). Default `managed`.
+   * catalog's `byok.platformFeeBps` of the provider cost is charged (when that is 0 nothing is reserved
+   * or charged, and the call goes to the call log). Default `managed`.
    */
   keySource?: KeySource;
   /** Called once per settled model call (not for calls that failed and were released). Awaited; its errors propagate. */
@@ -344,6 +347,25 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
       }
     } else if (chargeMicros > 0n) {
       ledger = await recordUsage();
+    }
+    if (chargeMicros === 0n) {
+      // No usage entry for a call that charged nothing (a free model, BYOK without a fee, a hold captured
+      // at 0): the call log keeps it instead, under the key its charge would have had, so a retried
+      // request is logged once.
+      await tally.recordUncharged([
+        {
+          customerId,
+          endUserId,
+          model: call.modelId,
+          ...tokens,
+          providerCostNanoUsd: priced.providerCostNanoUsd,
+          keySource,
+          free: priced.free,
+          catalogVersion: priced.catalogVersion,
+          generationId: result.generationId || null,
+          idempotencyKey: `${key}:usage`,
+        },
+      ]);
     }
     await onCharge?.({
       customerId,

@@ -5,6 +5,7 @@ import { schemaV3 } from './schema-v3.js';
 import { schemaV4 } from './schema-v4.js';
 import { schemaV5 } from './schema-v5.js';
 import { schemaV6 } from './schema-v6.js';
+import { schemaV7 } from './schema-v7.js';
 
 export interface Migration {
   version: number;
@@ -20,6 +21,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'spend caps', sql: schemaV4 },
   { version: 5, name: 'notifications and customer search', sql: schemaV5 },
   { version: 6, name: 'email delivery log and scheduled runs', sql: schemaV6 },
+  { version: 7, name: 'call log of uncharged calls', sql: schemaV7 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.

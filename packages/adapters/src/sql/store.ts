@@ -41,6 +41,7 @@ import {
   unclaimedRun,
   validateSpendCap,
 } from '@tally/core';
+import { listUncharged, recordUncharged } from './calls.js';
 import {
   decodeAutoRecharge,
   decodeBalance,
@@ -776,6 +777,11 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
       );
       return row?.slot ? new Date(row.slot) : null;
     },
+
+    // ---- the call log of calls that charged nothing (schema version 7; docs/ledger.md)
+
+    recordUncharged: (calls) => recordUncharged(rows, calls),
+    listUncharged: (query) => listUncharged(rows, query),
 
     close: () => driver.close(),
   };

@@ -39,6 +39,16 @@ import {
   type SetNotificationPreferencesCommand,
 } from '../notifications/preferences.js';
 import { type CustomerQuery, checkCustomerQuery, customerCursor, foldAsciiCase } from '../notifications/store.js';
+import {
+  checkUnchargedCalls,
+  checkUnchargedQuery,
+  compareUnchargedCalls,
+  type UnchargedCall,
+  type UnchargedCallQuery,
+  type UnchargedCallRecord,
+  unchargedCallCursor,
+  unchargedCallKey,
+} from './calls.js';
 import { type CapCounter, checkCap, countedAt, EACH_END_USER_SCOPE, endUserOf, scopeOf, usedAt, validateSpendCap } from './spend-caps.js';
 import type {
   AdjustCommand,
@@ -2014,6 +2024,45 @@ export function createMemoryStore(): TallyStore {
     return latest === null ? null : new Date(latest);
   }
 
+  // ---- the call log: metered calls that charged nothing (docs/ledger.md)
+
+  /** In insertion order; the id of `unchargedCalls[n]` is `n + 1`. */
+  const unchargedCalls: UnchargedCallRecord[] = [];
+  /** Every logged call's id, by `unchargedCallKey`. */
+  const unchargedIds = new Map<string, string>();
+
+  function recordUncharged(calls: UnchargedCall[]): number {
+    const checked = checkUnchargedCalls(calls);
+    // Every customer before any write: an unknown one refuses the whole batch.
+    for (const call of checked) customerOrThrow(call.customerId);
+    let added = 0;
+    for (const call of checked) {
+      const key = unchargedCallKey(call);
+      if (unchargedIds.has(key)) continue;
+      const record: UnchargedCallRecord = { id: String(unchargedCalls.length + 1), ...call };
+      append(unchargedCalls, record);
+      put(unchargedIds, key, record.id);
+      added++;
+    }
+    return added;
+  }
+
+  function listUncharged(query: UnchargedCallQuery): Page<UnchargedCallRecord> {
+    const { customerId, from, to, after, limit } = checkUnchargedQuery(query);
+    // A scan and a sort of what the range holds: the reference store favours plain code; the SQL stores walk an index.
+    const found = unchargedCalls
+      .filter(
+        (c) =>
+          c.at.getTime() >= from.getTime() &&
+          c.at.getTime() < to.getTime() &&
+          (customerId === null || c.customerId === customerId) &&
+          (after === null || compareUnchargedCalls(after, c) < 0),
+      )
+      .sort(compareUnchargedCalls);
+    const items = found.slice(0, limit).map((c) => ({ ...c, at: copyDate(c.at) }));
+    return { items, nextCursor: found.length > limit ? unchargedCallCursor(items[limit - 1] as UnchargedCallRecord) : null };
+  }
+
   // ---- the port
 
   type Enter = <T>(fn: () => T) => Promise<T>;
@@ -2154,6 +2203,8 @@ export function createMemoryStore(): TallyStore {
       claimScheduledRun: (command) => enter(() => claimScheduledRun(command)),
       completeScheduledRun: (command) => enter(() => completeScheduledRun(command)),
       lastScheduledRun: (job) => enter(() => lastScheduledRun(job)),
+      recordUncharged: (calls) => enter(() => recordUncharged(calls)),
+      listUncharged: (query) => enter(() => listUncharged(query)),
       close: async () => {},
     };
   }

@@ -6,6 +6,7 @@ import { chargeForKeySource, type PricedCall, priceCall, type TokenUsage } from 
 import { type Clock, systemClock } from '../time/index.js';
 import type { IntegerInput } from '../units/integer.js';
 import { toBigInt } from '../units/integer.js';
+import { type UnchargedCallInput, type UnchargedCallRecord, unchargedCallOf } from './calls.js';
 import { canonicalJson } from './canonical.js';
 import { EACH_END_USER_SCOPE, endUserOf } from './spend-caps.js';
 import type {
@@ -90,6 +91,16 @@ export interface SpendCapInput {
   dailyMicros?: IntegerInput | null;
   /** Credit micros per UTC calendar month; omitted or null: no monthly cap. */
   monthlyMicros?: IntegerInput | null;
+}
+
+/** A page of the call log: calls with `from ≤ at < to`, oldest first. */
+export interface ListUnchargedInput {
+  customerId?: string;
+  from: Date | string;
+  to: Date | string;
+  cursor?: string;
+  /** 1–500, default 50. */
+  limit?: number;
 }
 
 export interface TransactionsQuery {
@@ -235,7 +246,34 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
       // BYOK: the customer's own key paid the provider; only the catalog's platform fee is charged, unmarked.
       const byok = input.keySource === 'byok';
       const chargeMicros = chargeForKeySource(catalog, priced, byok ? 'byok' : 'managed');
-      if (chargeMicros === 0n) return { priced, charge: null };
+      // What the call was, whichever place records it (the journal or the call log).
+      const call = {
+        model: input.model,
+        inputTokens: input.usage.inputTokens,
+        cachedInputTokens: input.usage.cachedInputTokens ?? 0,
+        outputTokens: input.usage.outputTokens,
+        reasoningTokens: input.usage.reasoningTokens ?? 0,
+        providerCostNanoUsd: priced.providerCostNanoUsd,
+        catalogVersion: priced.catalogVersion,
+        generationId: input.generationId ?? null,
+        keySource: input.keySource ?? 'managed',
+      };
+      if (chargeMicros === 0n) {
+        // Nothing to charge, so no journal entry: the call log keeps it, once per key, for usage analytics.
+        await store.recordUncharged([
+          unchargedCallOf(
+            {
+              ...call,
+              customerId: record.id,
+              endUserId: input.endUserId ?? null,
+              free: priced.free,
+              idempotencyKey: input.idempotencyKey,
+            },
+            { catalogVersion: catalog.version, at: now() },
+          ),
+        ]);
+        return { priced, charge: null };
+      }
       const charge = await store.recordUsage(
         chargeCommand(
           {
@@ -243,23 +281,35 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
             amountMicros: chargeMicros,
             idempotencyKey: input.idempotencyKey,
             ...(input.endUserId !== undefined ? { endUserId: input.endUserId } : {}),
-            usage: {
-              model: input.model,
-              inputTokens: input.usage.inputTokens,
-              cachedInputTokens: input.usage.cachedInputTokens ?? 0,
-              outputTokens: input.usage.outputTokens,
-              reasoningTokens: input.usage.reasoningTokens ?? 0,
-              providerCostNanoUsd: priced.providerCostNanoUsd,
-              markupBps: byok ? 0 : priced.markupBps,
-              catalogVersion: priced.catalogVersion,
-              generationId: input.generationId ?? null,
-              keySource: input.keySource ?? 'managed',
-            },
+            usage: { ...call, markupBps: byok ? 0 : priced.markupBps },
           },
           'usage',
         ),
       );
       return { priced, charge };
+    },
+
+    /**
+     * Logs metered calls that charged nothing (a free model, BYOK without a platform fee) so usage
+     * analytics see them; a call already logged under its customer and key is skipped. Returns how
+     * many were new. See docs/ledger.md, "Calls that charge nothing".
+     */
+    async recordUncharged(inputs: UnchargedCallInput[]): Promise<number> {
+      if (!Array.isArray(inputs)) throw new TallyError('VALIDATION', 'recordUncharged takes a list of calls');
+      const defaults = { catalogVersion: catalog.version, at: now() };
+      return store.recordUncharged(inputs.map((input) => unchargedCallOf(input, defaults)));
+    },
+
+    /** The call log, a page at a time: calls with `from ≤ at < to`, oldest first. */
+    async listUncharged(query: ListUnchargedInput): Promise<Page<UnchargedCallRecord>> {
+      if (typeof query !== 'object' || query === null) throw new TallyError('VALIDATION', 'listUncharged takes a query');
+      return store.listUncharged({
+        from: date(query.from, 'from'),
+        to: date(query.to, 'to'),
+        limit: query.limit ?? 50,
+        ...(query.customerId !== undefined ? { customerId: query.customerId } : {}),
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      });
     },
 
     adjust(input: { customerId: string; amountMicros: IntegerInput; reason: string; idempotencyKey: string }) {

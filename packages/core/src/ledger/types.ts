@@ -7,6 +7,7 @@ import type { BillingStore } from '../billing/types.js';
 import type { ProviderStore } from '../byok/store.js';
 import type { EmailStore } from '../notifications/email.js';
 import type { NotificationStore } from '../notifications/store.js';
+import type { UnchargedCallStore } from './calls.js';
 
 export const BUCKET_KINDS = ['allowance', 'purchased', 'coupon', 'adjustment'] as const;
 /** Where a customer's credits came from; each kind is a separate bucket with its own expiry. */
@@ -318,11 +319,11 @@ export interface ClaimOutboxCommand {
 }
 
 /**
- * The ledger (docs/ledger.md), the billing records (docs/billing.md), provider keys (docs/byok.md) and
- * notification preferences with the customer listing, the email delivery log and the scheduler's
- * claimed runs (docs/notifications.md) in one store.
+ * The ledger with its log of calls that charged nothing (docs/ledger.md), the billing records
+ * (docs/billing.md), provider keys (docs/byok.md) and notification preferences with the customer
+ * listing, the email delivery log and the scheduler's claimed runs (docs/notifications.md) in one store.
  */
-export interface TallyStore extends BillingStore, ProviderStore, NotificationStore, EmailStore {
+export interface TallyStore extends BillingStore, ProviderStore, NotificationStore, EmailStore, UnchargedCallStore {
   /** Runs `fn` with a store whose operations all commit or roll back together. */
   transaction<T>(fn: (tx: TallyStore) => Promise<T>): Promise<T>;
   upsertCustomer(command: UpsertCustomerCommand): Promise<CustomerRecord>;

@@ -5,6 +5,7 @@ import { canonicalJson } from '../ledger/canonical.js';
 import { createTally, type Tally } from '../ledger/tally.js';
 import type { BucketKind, Entry, EntryQuery, TallyStore } from '../ledger/types.js';
 import type { BillingInterval } from '../time/index.js';
+import { callLogCases } from './conformance-calls.js';
 import { emailCases } from './conformance-email.js';
 import { notificationCases } from './conformance-notifications.js';
 import { providerCases } from './conformance-provider.js';
@@ -2386,6 +2387,7 @@ export const storeConformanceCases: ReadonlyArray<ConformanceCase> = [
   ...providerCases,
   ...notificationCases,
   ...emailCases,
+  ...callLogCases,
 ];
 
 /** Registers one test per case; each gets a fresh store from `factory`, cleaned up afterwards. */
@@ -2411,6 +2413,7 @@ export function runStoreConformance(factory: StoreFactory, runner: ConformanceRu
     runner.describe('billing', () => register(billingCases));
     runner.describe('notifications and search', () => register(notificationCases));
     runner.describe('email log and scheduler', () => register(emailCases));
+    runner.describe('call log', () => register(callLogCases));
     runner.describe('provider keys', () => register(providerCases));
     runner.describe('spend caps', () => register(capCases));
   });

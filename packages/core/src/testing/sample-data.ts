@@ -1,8 +1,9 @@
 import { sampleCatalog } from '../catalog/sample.js';
 import type { Catalog, Tier } from '../catalog/schema.js';
+import type { UnchargedCallInput } from '../ledger/calls.js';
 import type { ChargeInput, Tally } from '../ledger/tally.js';
 import type { BucketKind } from '../ledger/types.js';
-import { isFreeModel, priceCall } from '../pricing/cost.js';
+import { chargeForKeySource, isFreeModel, priceCall } from '../pricing/cost.js';
 import { addInterval } from '../time/index.js';
 import { createSeededRandom, type SeededRandom } from './random.js';
 
@@ -168,8 +169,9 @@ export interface ApplySummary {
 
 /**
  * Writes sample events into a ledger through its public API, in time order, with `setTime` moving
- * the clock the Tally was built with. Managed paid calls are priced and charged; free and BYOK calls
- * cost no credits, so they are counted here (usage analytics record them from the metering side).
+ * the clock the Tally was built with. Calls are priced as `tally.meter` prices them: a call with a
+ * charge (managed paid models, BYOK with a platform fee) is recorded as usage, one that charges
+ * nothing (free models, BYOK without a fee) goes to the call log at its own time. Both in batches.
  */
 export async function applySampleData(
   tally: Tally,
@@ -180,7 +182,12 @@ export async function applySampleData(
   const summary: ApplySummary = { customers: 0, grants: 0, usageCharged: 0, usageFree: 0, usageByok: 0, tierChanges: 0, paymentsFailed: 0 };
   const tiers = new Map<string, string>();
   let batch: ChargeInput[] = [];
+  let uncharged: UnchargedCallInput[] = [];
   const flush = async () => {
+    if (uncharged.length > 0) {
+      await tally.recordUncharged(uncharged);
+      uncharged = [];
+    }
     if (batch.length === 0) return;
     const results = await tally.recordUsageBatch(batch);
     const failed = results.find((result) => !result.ok);
@@ -210,23 +217,38 @@ export async function applySampleData(
       case 'usage': {
         const tier = tiers.get(event.customerId) ?? 'starter';
         const priced = priceCall({ catalog: tally.catalog, tier, model: event.model, usage: event });
-        if (event.keySource === 'byok') summary.usageByok++;
-        else if (priced.chargeMicros === 0n) summary.usageFree++;
-        else {
+        const byok = event.keySource === 'byok';
+        const chargeMicros = chargeForKeySource(tally.catalog, priced, event.keySource);
+        if (byok) summary.usageByok++;
+        else if (chargeMicros === 0n) summary.usageFree++;
+        else summary.usageCharged++;
+        if (chargeMicros === 0n) {
+          uncharged.push({
+            customerId: event.customerId,
+            model: event.model,
+            inputTokens: event.inputTokens,
+            outputTokens: event.outputTokens,
+            providerCostNanoUsd: priced.providerCostNanoUsd,
+            keySource: event.keySource,
+            free: priced.free,
+            catalogVersion: priced.catalogVersion,
+            idempotencyKey: event.key,
+            at: event.at,
+          });
+        } else {
           batch.push({
             customerId: event.customerId,
-            amountMicros: priced.chargeMicros,
+            amountMicros: chargeMicros,
             idempotencyKey: event.key,
             usage: {
               ...event,
               providerCostNanoUsd: priced.providerCostNanoUsd,
-              markupBps: priced.markupBps,
+              markupBps: byok ? 0 : priced.markupBps,
               catalogVersion: priced.catalogVersion,
             },
           });
-          summary.usageCharged++;
-          if (batch.length >= 500) await flush();
         }
+        if (batch.length + uncharged.length >= 500) await flush();
         break;
       }
       case 'tier-change':

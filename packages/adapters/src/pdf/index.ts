@@ -1,0 +1,1 @@
+export { type PdfBrand, type RenderReportPdfOptions, renderReportPdf } from './render.js';
