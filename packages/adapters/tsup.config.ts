@@ -14,6 +14,7 @@ export default defineConfig({
     email: 'src/email/index.ts',
     scheduler: 'src/scheduler/index.ts',
     pdf: 'src/pdf/index.ts',
+    cli: 'src/cli/index.ts',
   },
   format: ['esm'],
   dts: true,
