@@ -9,7 +9,7 @@ import { createSmtpTransport, type SmtpTransport } from '@tally/adapters/email';
 import { createPostgresStore, type SqlStore } from '@tally/adapters/postgres';
 import { createNotifier, createOutboxWorker, createTally, SAMPLE_EMAIL_BRAND, sampleCatalog } from '@tally/core';
 import { createTallyHandler } from '@tally/core/http';
-import { createFakeClock, createSeededRandom } from '@tally/core/testing';
+import { createFakeClock, createSeededRandom, drainOutbox } from '@tally/core/testing';
 import { renderTallyEmail } from '@tally/react/emails';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../packages/adapters/src/test-support/postgres.js';
@@ -65,16 +65,7 @@ describe('notification emails over SMTP, on Postgres, rendered by @tally/react/e
       createOutboxWorker({ store, clock, handlers: notifier.handlers, backoff: { baseMs: 1_000, maxMs: 1_000 }, random: random.next }),
     );
     const topics = new Set(Object.keys(notifier.handlers));
-    async function drain() {
-      for (let round = 0; round < 200; round++) {
-        const results = await Promise.all(workers.map((worker) => worker.runOnce()));
-        if (results.some((result) => result.claimed > 0)) continue;
-        const waiting = await store.listOutbox({ delivered: false, dead: false, limit: 10_000 });
-        if (!waiting.some((message) => topics.has(message.topic))) return;
-        clock.advance(60_000);
-      }
-      throw new Error('the outbox did not drain');
-    }
+    const drain = () => drainOutbox({ store, workers, topics, clock });
 
     // Ada: created twice at once (one welcome), 20 credits of allowance, then 1,000 concurrent spends
     // of 0.019 credits: 1 credit is left, under the line of 10 % × 20 = 2 credits.

@@ -14,6 +14,8 @@ const env = {
   to: process.env.GRAPH_TEST_TO ?? '',
 };
 
+// Skipped without those five settings: Microsoft Graph can't be reached from CI, and a real tenant is
+// the only way to check what the msw fake can't (that Graph accepts the mail). graph.test.ts covers the rest.
 describe.skipIf(Object.values(env).some((value) => value === ''))('Microsoft Graph transport against the real Graph', () => {
   it('sends with List-Unsubscribe left out and is accepted (202)', async () => {
     const transport = createGraphTransport(env);

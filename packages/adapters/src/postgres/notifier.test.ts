@@ -1,5 +1,5 @@
 import { createNotifier, createOutboxWorker, createTally, SAMPLE_EMAIL_BRAND, sampleCatalog } from '@tally/core';
-import { createFakeClock, createMemoryEmailTransport, createSeededRandom, createTextEmailRenderer } from '@tally/core/testing';
+import { createFakeClock, createMemoryEmailTransport, createSeededRandom, createTextEmailRenderer, drainOutbox } from '@tally/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test-support/postgres.js';
 import { createPostgresStore, type SqlStore } from './index.js';
@@ -52,16 +52,7 @@ async function setup() {
   );
   const topics = new Set(Object.keys(notifier.handlers));
   /** Every worker at once until nothing with a handler is left, moving the clock past retry waits. */
-  async function drain() {
-    for (let round = 0; round < 500; round++) {
-      const results = await Promise.all(workers.map((worker) => worker.runOnce()));
-      if (results.some((result) => result.claimed > 0)) continue;
-      const waiting = await store.listOutbox({ delivered: false, dead: false, limit: 100_000 });
-      if (!waiting.some((m) => topics.has(m.topic))) return;
-      clock.advance(60_000);
-    }
-    throw new Error('the outbox did not drain');
-  }
+  const drain = () => drainOutbox({ store, workers, topics, clock });
   return { store, clock, tally, transport, notifier, drain };
 }
 

@@ -9,6 +9,7 @@ import { TallyError } from '../errors/index.js';
 import type { Bucket, GrantResult, OperationResult } from '../ledger/types.js';
 import { amount } from '../ledger/validate.js';
 import type { Notifier } from '../notifications/email.js';
+import { escapeHtml } from '../notifications/html.js';
 import { NOTIFICATION_CATEGORIES, type NotificationCategory, type NotificationPreferences } from '../notifications/index.js';
 import { type AnyRoute, defineRoute, type RouteDeps } from './route.js';
 import * as s from './schemas.js';
@@ -27,9 +28,6 @@ function notifierOf(deps: RouteDeps): Notifier {
   if (!deps.notifier) throw new TallyError('ROUTE_NOT_FOUND', `This route needs ${ENABLED_BY.notifier}`);
   return deps.notifier;
 }
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
 
 /** A small self-contained page for the unsubscribe link (no scripts, no external assets). */
 function unsubscribePage(title: string, body: string, status = 200): Response {

@@ -8,7 +8,7 @@ import { createMemoryStore } from '../ledger/memory-store.js';
 import { createTally } from '../ledger/tally.js';
 import type { OutboxMessage, TallyStore } from '../ledger/types.js';
 import { createOutboxWorker } from '../outbox/worker.js';
-import { createFakeClock, createMemoryEmailTransport, createSeededRandom, createTextEmailRenderer } from '../testing/index.js';
+import { createFakeClock, createMemoryEmailTransport, createSeededRandom, createTextEmailRenderer, drainOutbox } from '../testing/index.js';
 import type { EmailDelivery, EmailTemplateId, OutgoingEmail } from './email.js';
 import { SAMPLE_EMAIL_BRAND } from './email-samples.js';
 import { createNotifier, EMAIL_SEND_TOPIC, type NotifierOptions } from './notifier.js';
@@ -71,25 +71,8 @@ function setup(start = '2026-02-01T00:00:00Z', overrides: Partial<NotifierOption
     sandbox,
     transport,
     notifier,
-    drain: () => drain(store, workers, new Set(Object.keys(notifier.handlers)), clock),
+    drain: () => drainOutbox({ store, workers, topics: new Set(Object.keys(notifier.handlers)), clock }),
   };
-}
-
-/** Runs every worker at once until nothing is left, moving the clock past retry waits. */
-async function drain(
-  store: TallyStore,
-  workers: Array<ReturnType<typeof createOutboxWorker>>,
-  topics: Set<string>,
-  clock: ReturnType<typeof createFakeClock>,
-) {
-  for (let round = 0; round < 500; round++) {
-    const results = await Promise.all(workers.map((worker) => worker.runOnce()));
-    if (results.some((result) => result.claimed > 0)) continue;
-    const waiting = await store.listOutbox({ delivered: false, dead: false, limit: 100_000 });
-    if (!waiting.some((m) => topics.has(m.topic))) return;
-    clock.advance(60_000);
-  }
-  throw new Error('the outbox did not drain');
 }
 
 async function log(

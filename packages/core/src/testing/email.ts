@@ -4,6 +4,7 @@
  * production mail: apps render with `@tally/react/emails` and send with `@tally/adapters/email`.
  */
 import { TallyError } from '../errors/index.js';
+import type { TallyStore } from '../ledger/types.js';
 import type {
   EmailRenderContext,
   EmailRenderer,
@@ -14,6 +15,7 @@ import type {
   OutgoingEmail,
   RenderedEmail,
 } from '../notifications/email.js';
+import { escapeHtml } from '../notifications/html.js';
 import { formatCredits } from '../units/credits.js';
 import { formatDecimal } from '../units/decimal.js';
 import { formatMoney } from '../units/money.js';
@@ -62,9 +64,6 @@ export function createMemoryEmailTransport(): MemoryEmailTransport {
     },
   };
 }
-
-const escapeHtml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 function bad(field: string, message: string): TallyError {
   return new TallyError('VALIDATION', `${field} ${message}`, { details: { field } });
@@ -201,4 +200,27 @@ export function createTextEmailRenderer(): EmailRenderer {
     const html = `<!doctype html><html lang="${escapeHtml(context.locale)}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>${paragraphs}<hr>${footerHtml}</body></html>`;
     return { subject, html, text };
   };
+}
+
+/**
+ * Runs `workers` together until no undelivered message of `topics` is left, moving `clock` a minute
+ * whenever a round claims nothing (so retry waits pass). Throws when the outbox does not drain within
+ * `maxRounds`: a message that never settles is a bug the test should see.
+ */
+export async function drainOutbox(options: {
+  store: TallyStore;
+  workers: ReadonlyArray<{ runOnce(): Promise<{ claimed: number }> }>;
+  topics: ReadonlySet<string>;
+  clock: { advance(ms: number): void };
+  maxRounds?: number;
+}): Promise<void> {
+  const { store, workers, topics, clock } = options;
+  for (let round = 0; round < (options.maxRounds ?? 500); round++) {
+    const results = await Promise.all(workers.map((worker) => worker.runOnce()));
+    if (results.some((result) => result.claimed > 0)) continue;
+    const waiting = await store.listOutbox({ delivered: false, dead: false, limit: 100_000 });
+    if (!waiting.some((message) => topics.has(message.topic))) return;
+    clock.advance(60_000);
+  }
+  throw new Error('the outbox did not drain');
 }

@@ -34,7 +34,7 @@ export {
   type StoreFactory,
   storeConformanceCases,
 } from './conformance.js';
-export { createMemoryEmailTransport, createTextEmailRenderer, type MemoryEmailTransport } from './email.js';
+export { createMemoryEmailTransport, createTextEmailRenderer, drainOutbox, type MemoryEmailTransport } from './email.js';
 export { createSeededRandom, type SeededRandom } from './random.js';
 export { type ApplySummary, applySampleData, generateSampleData, type SampleDataOptions, type SampleEvent } from './sample-data.js';
 export { runLedgerSimulation, SimulationFailure, type SimulationOptions, type SimulationResult, simulationSeed } from './simulation.js';
