@@ -25,7 +25,7 @@ import {
 } from '@tally/core';
 import { createTallyClient } from '@tally/core/client';
 import { createTallyHandler } from '@tally/core/http';
-import { createFakeClock, type FakeClock } from '@tally/core/testing';
+import { applySampleData, createFakeClock, type FakeClock, generateSampleData } from '@tally/core/testing';
 import { delay, type HttpHandler, http } from 'msw';
 import { STORY_NOW } from './story-clock.js';
 
@@ -40,6 +40,7 @@ export const STORY_SCENARIOS = [
   'empty-history',
   'server-error',
   'slow',
+  'analytics',
 ] as const;
 
 /**
@@ -55,11 +56,21 @@ export const STORY_SCENARIOS = [
  *   own error path (authentication itself fails unexpectedly). Public routes (`/v1/health`) still answer.
  * - `slow`: the `healthy` data, but responses never arrive (unless `delayMs` says otherwise), so loading
  *   states stay on screen.
+ * - `analytics`: a business for the admin analytics widgets: `generateSampleData` (seed 7, 60 customers,
+ *   the 90 days up to STORY_NOW's day) applied through the ledger. Read it with `storyAdminClient`.
+ *
+ * Every scenario also lets an operator in: `storyAdminClient()` signs in with the `admin` role.
  */
 export type StoryScenario = (typeof STORY_SCENARIOS)[number];
 
 /** The customer every scenario is about; `storyClient()` signs in as it. */
 export const STORY_CUSTOMER_ID = 'cus_story';
+
+/** The bearer token of the stories' operator (the `admin` role, no customer); `storyAdminClient()` sends it. */
+export const STORY_ADMIN_TOKEN = 'story-admin';
+
+/** The analytics scenario's sample data: 60 customers over the 90 UTC days up to STORY_NOW's day. */
+export const STORY_ANALYTICS = { seed: 7, customers: 60, days: 90 } as const;
 
 /**
  * Coupons present in every scenario. `credits` (5 credits) and `percentOff` (20 % for 3 periods) redeem;
@@ -247,6 +258,12 @@ export async function createStoryBackend(scenario: StoryScenario): Promise<Story
       clock.set(ago(1));
       await tally.customers.upsert({ customerId, tier: 'starter' });
       break;
+    case 'analytics': {
+      const today = Date.parse(STORY_NOW.slice(0, 10));
+      const start = new Date(today - STORY_ANALYTICS.days * DAY_MS);
+      await applySampleData(tally, generateSampleData({ ...STORY_ANALYTICS, start, catalog }), (at) => clock.set(at));
+      break;
+    }
   }
   clock.set(STORY_NOW);
 
@@ -259,7 +276,9 @@ export async function createStoryBackend(scenario: StoryScenario): Promise<Story
     ...(scenario === 'server-error' ? { onError: () => {} } : {}),
     async authenticate(request: Request) {
       if (scenario === 'server-error') throw new Error('story scenario "server-error": the identity service is down');
-      return request.headers.get('authorization') === `Bearer ${customerId}` ? { customerId, roles: [] } : null;
+      const authorization = request.headers.get('authorization');
+      if (authorization === `Bearer ${STORY_ADMIN_TOKEN}`) return { customerId: null, roles: ['admin'] };
+      return authorization === `Bearer ${customerId}` ? { customerId, roles: [] } : null;
     },
   });
   return { scenario, clock, store, tally, billing: service, sandbox, byok, handle };
@@ -318,6 +337,20 @@ export function storyClient(scenario?: StoryScenario) {
     baseUrl: globalThis.location.origin,
     headers: () => headers,
     // `slow` never answers; without this the client would give up after 10 s and the story would show an error.
+    ...(scenario === 'slow' ? { timeoutMs: MAX_TIMER_MS } : {}),
+  });
+}
+
+/**
+ * A `@tally/core/client` client for the story's own origin, signed in as the stories' operator (the
+ * `admin` role): what the admin analytics widgets read through. `scenario` as for `storyClient`.
+ */
+export function storyAdminClient(scenario?: StoryScenario) {
+  const headers: Record<string, string> = { authorization: `Bearer ${STORY_ADMIN_TOKEN}` };
+  if (scenario) headers[SCENARIO_HEADER] = scenario;
+  return createTallyClient({
+    baseUrl: globalThis.location.origin,
+    headers: () => headers,
     ...(scenario === 'slow' ? { timeoutMs: MAX_TIMER_MS } : {}),
   });
 }

@@ -48,32 +48,38 @@ build() {
   pnpm run build
 }
 
-# The browser tests drive Debian's Chromium (playwright-core downloads no browser). Installed only when
-# missing; needs root or password-less sudo. CHROMIUM_PATH names another Chromium to use instead.
-ensure_chromium() {
+# The browser tests drive Debian's Chromium (playwright-core downloads no browser), and the PDF tests
+# read PDFs with poppler (pdfinfo, pdftotext, pdftoppm). Installed only when missing; needs root or
+# password-less sudo. CHROMIUM_PATH names another Chromium to use instead.
+ensure_system_tools() {
+  local missing=()
   if [ -n "${CHROMIUM_PATH:-}" ]; then
-    [ -x "$CHROMIUM_PATH" ] && return 0
-    echo "CHROMIUM_PATH is $CHROMIUM_PATH, which is not an executable." >&2
-    exit 1
+    if [ ! -x "$CHROMIUM_PATH" ]; then
+      echo "CHROMIUM_PATH is $CHROMIUM_PATH, which is not an executable." >&2
+      exit 1
+    fi
+  elif [ ! -x /usr/bin/chromium ]; then
+    missing+=(chromium)
   fi
-  [ -x /usr/bin/chromium ] && return 0
-  step "Installing Chromium (Debian package)"
+  [ -x /usr/bin/pdftoppm ] || missing+=(poppler-utils)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  step "Installing ${missing[*]} (Debian packages)"
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
       sudo="sudo"
     else
-      echo "Chromium is missing at /usr/bin/chromium and this user can't install it (not root, no password-less sudo)." >&2
-      echo "Install it once with: sudo apt-get update && sudo apt-get install -y chromium" >&2
+      echo "Missing ${missing[*]} and this user can't install them (not root, no password-less sudo)." >&2
+      echo "Install them once with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
       exit 1
     fi
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "Chromium is missing at /usr/bin/chromium and there is no apt-get here; install Chromium and set CHROMIUM_PATH." >&2
+    echo "Missing ${missing[*]} and there is no apt-get here; install Chromium (or set CHROMIUM_PATH) and poppler's tools." >&2
     exit 1
   fi
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 case "${1:-}" in
@@ -96,7 +102,7 @@ case "${1:-}" in
     pnpm run check:packages
     step "Size budgets"
     pnpm run size
-    ensure_chromium
+    ensure_system_tools
     step "Storybook build"
     pnpm run build:storybook
     step "Changesets"

@@ -52,6 +52,8 @@ const CASES: Case[] = [
   // German words are longer: the layout must hold them at 375 px too.
   { name: 'payment_failed-de', template: 'payment_failed', data: emailSample('payment_failed'), locale: 'de' },
   { name: 'welcome-logo', template: 'welcome', data: emailSample('welcome'), logo: true },
+  { name: 'analytics_report', template: 'analytics_report', data: emailSample('analytics_report') },
+  { name: 'analytics_report-de', template: 'analytics_report', data: emailSample('analytics_report'), locale: 'de' },
 ];
 
 describe('email templates in Chromium', { timeout: 120_000 }, () => {
@@ -83,7 +85,9 @@ describe('email templates in Chromium', { timeout: 120_000 }, () => {
         expect.soft(layout.scrollWidth, `${mail.name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(width);
         expect.soft(layout.innerWidth).toBe(width);
 
-        const button = page.locator(`a[href="${SAMPLE_EMAIL_BRAND.dashboardUrl}"]`);
+        // The admin report links to its own dashboard; customer mails to the brand's.
+        const href = mail.template === 'analytics_report' ? emailSample('analytics_report').dashboardUrl : SAMPLE_EMAIL_BRAND.dashboardUrl;
+        const button = page.locator(`a[href="${href}"]`);
         expect.soft(await button.count(), `${mail.name} has one call to action`).toBe(1);
         const box = await button.boundingBox();
         expect.soft(box?.height ?? 0, `${mail.name}: call to action height at ${width} px`).toBeGreaterThanOrEqual(MIN_TARGET_PX);

@@ -3,7 +3,7 @@ import { createFakeClock, type FakeClock } from '@tally/core/testing';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphFake, type GraphFakeOptions } from '../test-support/graph-fake.js';
-import { createGraphTransport, type GraphTransportOptions, parseRetryAfter } from './graph.js';
+import { createGraphTransport, GRAPH_MAX_ATTACHMENT_BYTES, type GraphTransportOptions, parseRetryAfter } from './graph.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
@@ -109,6 +109,54 @@ describe('Microsoft Graph transport: sending', () => {
       expect(error.details.field).toBe(field);
     }
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it('sends attachments as fileAttachment with base64 contentBytes', async () => {
+    const { fake, transport } = setup();
+    const pdf = Uint8Array.from({ length: 20_000 }, (_, i) => (i * 131 + 17) % 256);
+    const csv = new TextEncoder().encode('Customer,Credits\r\ncus_1,1250.00\r\n');
+    await transport.send(
+      mail({
+        attachments: [
+          { filename: 'weekly-ops-2026-11-16.pdf', contentType: 'application/pdf', content: pdf },
+          { filename: 'top-customers.csv', contentType: 'text/csv; charset=utf-8', content: csv },
+        ],
+      }),
+    );
+    const attachments = fake.sent[0]?.message.attachments as Array<Record<string, string>>;
+    expect(attachments.map(({ contentBytes, ...rest }) => rest)).toEqual([
+      { '@odata.type': '#microsoft.graph.fileAttachment', name: 'weekly-ops-2026-11-16.pdf', contentType: 'application/pdf' },
+      { '@odata.type': '#microsoft.graph.fileAttachment', name: 'top-customers.csv', contentType: 'text/csv; charset=utf-8' },
+    ]);
+    expect(new Uint8Array(Buffer.from(attachments[0]?.contentBytes as string, 'base64'))).toEqual(pdf);
+    expect(Buffer.from(attachments[1]?.contentBytes as string, 'base64').toString('utf8')).toBe('Customer,Credits\r\ncus_1,1250.00\r\n');
+    // A mail without attachments has no attachments property at all.
+    await transport.send(mail());
+    expect(fake.sent[1]?.message).not.toHaveProperty('attachments');
+  });
+
+  it('refuses more than 3 MB of attachments with VALIDATION before any request; exactly 3 MB goes out', async () => {
+    const { fake, transport } = setup();
+    const half = new Uint8Array(GRAPH_MAX_ATTACHMENT_BYTES / 2);
+    const over = mail({
+      attachments: [
+        { filename: 'a.pdf', contentType: 'application/pdf', content: half },
+        { filename: 'b.pdf', contentType: 'application/pdf', content: new Uint8Array(GRAPH_MAX_ATTACHMENT_BYTES / 2 + 1) },
+      ],
+    });
+    const error = await rejection(transport.send(over));
+    expect(error.code).toBe('VALIDATION');
+    expect(error.details).toMatchObject({ field: 'attachments', bytes: GRAPH_MAX_ATTACHMENT_BYTES + 1, limitBytes: 3_145_728 });
+    expect(fake.requests).toHaveLength(0);
+    await transport.send(
+      mail({
+        attachments: [
+          { filename: 'a.pdf', contentType: 'application/pdf', content: half },
+          { filename: 'b.pdf', contentType: 'application/pdf', content: half },
+        ],
+      }),
+    );
+    expect(fake.sent).toHaveLength(1);
   });
 
   it('leaves out the recipient name when there is none and honours saveToSentItems', async () => {

@@ -14,6 +14,11 @@
  * from the `sender` mailbox with its own address and display name, so `OutgoingEmail.from` is not
  * used. A 202 is Graph's whole answer: there is no message id (`messageId: null`).
  *
+ * Attachments go inline as `#microsoft.graph.fileAttachment` with base64 `contentBytes`. Graph takes
+ * that way only files under 3 MB (larger ones need an upload session on a draft message) and a
+ * request of about 4 MB in all, so attachments of more than 3 MB together are `VALIDATION` before any
+ * request: send such reports through SMTP, or attach CSV instead of PDF.
+ *
  * Tokens are cached until shortly before `expires_in` runs out; concurrent sends share one token
  * request, and a 401 gets one new token and one more try.
  *
@@ -26,7 +31,7 @@
  * `PROVIDER_REJECTED`, naming Graph's error code or the `AADSTS` error.
  */
 import { type Clock, type EmailSendResult, type EmailTransport, type OutgoingEmail, systemClock, TallyError } from '@tally/core';
-import { checkOutgoingEmail, DEDUPE_HEADER } from './outgoing.js';
+import { attachmentBytes, checkOutgoingEmail, DEDUPE_HEADER } from './outgoing.js';
 
 export interface GraphTransportOptions {
   /** The directory (tenant) id, or a verified domain such as `contoso.onmicrosoft.com`. */
@@ -64,6 +69,8 @@ export interface GraphTransport extends EmailTransport {
 const NAME = 'microsoft-graph';
 /** Graph's limit on `internetMessageHeaders` per message. */
 export const GRAPH_MAX_HEADERS = 5;
+/** The most attachment bytes one sendMail takes inline (3 MB; base64 makes them 4 MB, Graph's request limit). */
+export const GRAPH_MAX_ATTACHMENT_BYTES = 3 * 1024 * 1024;
 /** Renew this long before a token expires (at most half its lifetime). */
 const TOKEN_MARGIN_MS = 5 * 60_000;
 const BACKOFF_BASE_MS = 1_000;
@@ -201,7 +208,16 @@ function networkError(what: string, error: unknown): TallyError {
   });
 }
 
-/** The sendMail body; `VALIDATION` when the mail carries more `x-` headers than Graph takes. */
+/** Bytes as base64, in chunks (a spread of a large array would overflow the call stack). */
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let offset = 0; offset < bytes.byteLength; offset += 0x2000) {
+    binary += String.fromCharCode(...bytes.subarray(offset, offset + 0x2000));
+  }
+  return btoa(binary);
+}
+
+/** The sendMail body; `VALIDATION` when the mail carries more `x-` headers or attachment bytes than Graph takes. */
 function sendMailBody(email: OutgoingEmail, saveToSentItems: boolean) {
   const headers = [...Object.entries(email.headers).filter(([name]) => /^x-/i.test(name)), [DEDUPE_HEADER, email.dedupeKey] as const].map(
     ([name, value]) => ({ name, value }),
@@ -213,6 +229,20 @@ function sendMailBody(email: OutgoingEmail, saveToSentItems: boolean) {
       { details: { field: 'headers', transport: NAME, count: headers.length } },
     );
   }
+  const bytes = attachmentBytes(email);
+  if (bytes > GRAPH_MAX_ATTACHMENT_BYTES) {
+    throw new TallyError(
+      'VALIDATION',
+      `Microsoft Graph takes at most ${GRAPH_MAX_ATTACHMENT_BYTES} bytes of attachments per mail; this mail has ${bytes}`,
+      { details: { field: 'attachments', transport: NAME, bytes, limitBytes: GRAPH_MAX_ATTACHMENT_BYTES } },
+    );
+  }
+  const attachments = (email.attachments ?? []).map((attachment) => ({
+    '@odata.type': '#microsoft.graph.fileAttachment',
+    name: attachment.filename,
+    contentType: attachment.contentType,
+    contentBytes: base64(attachment.content),
+  }));
   const recipient = { address: email.to.address, ...(email.to.name ? { name: email.to.name } : {}) };
   return {
     message: {
@@ -221,6 +251,7 @@ function sendMailBody(email: OutgoingEmail, saveToSentItems: boolean) {
       toRecipients: [{ emailAddress: recipient }],
       // Graph refuses an empty array: leave the property out instead.
       ...(headers.length > 0 ? { internetMessageHeaders: headers } : {}),
+      ...(attachments.length > 0 ? { attachments } : {}),
     },
     saveToSentItems,
   };

@@ -1,5 +1,6 @@
 export {
   createGraphTransport,
+  GRAPH_MAX_ATTACHMENT_BYTES,
   GRAPH_MAX_HEADERS,
   type GraphTransport,
   type GraphTransportOptions,

@@ -30,6 +30,19 @@ const HEADER_NAME = /^[!-9;-~]+$/;
 const LINE_BREAK = /[\r\n\0]/;
 /** `local@domain`, no spaces, brackets or separators that would change how the address header reads. */
 const ADDRESS = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/;
+/** `type/subtype` (RFC 2045 tokens), optionally with `; name=value` parameters on the same line. */
+const CONTENT_TYPE =
+  /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?: *; *[A-Za-z0-9!#$&^_.+-]+=(?:[A-Za-z0-9!#$&^_.+-]+|"[^"\\\r\n]*"))*$/;
+
+/** A name to save the file under: 1–255 characters, not blank, no path separator and no control character. */
+function isFileName(name: unknown): boolean {
+  if (typeof name !== 'string' || name.length > 255 || name.trim() === '' || name === '.' || name === '..') return false;
+  for (const char of name) {
+    const code = char.codePointAt(0) as number;
+    if (code < 0x20 || code === 0x7f || char === '/' || char === '\\') return false;
+  }
+  return true;
+}
 
 function invalid(transport: string, field: string, message: string): TallyError {
   return new TallyError('VALIDATION', `${transport}: ${field} ${message}`, { details: { field, transport } });
@@ -72,4 +85,27 @@ export function checkOutgoingEmail(transport: string, email: OutgoingEmail): voi
     seen.add(lower);
     if (typeof value !== 'string' || LINE_BREAK.test(value)) throw invalid(transport, field, 'must be a string without line breaks');
   }
+  checkAttachments(transport, email.attachments);
 }
+
+function checkAttachments(transport: string, attachments: unknown): void {
+  if (attachments === undefined) return;
+  if (!Array.isArray(attachments)) throw invalid(transport, 'attachments', 'must be an array of { filename, contentType, content }');
+  for (const [index, attachment] of attachments.entries()) {
+    const field = `attachments[${index}]`;
+    if (typeof attachment !== 'object' || attachment === null)
+      throw invalid(transport, field, 'must be { filename, contentType, content }');
+    const { filename, contentType, content } = attachment as Record<string, unknown>;
+    if (!isFileName(filename)) {
+      throw invalid(transport, `${field}.filename`, 'must be a file name without path separators or control characters');
+    }
+    if (typeof contentType !== 'string' || !CONTENT_TYPE.test(contentType)) {
+      throw invalid(transport, `${field}.contentType`, 'must be a MIME type such as application/pdf');
+    }
+    if (!(content instanceof Uint8Array)) throw invalid(transport, `${field}.content`, 'must be a Uint8Array');
+  }
+}
+
+/** The attachments' total size in bytes. */
+export const attachmentBytes = (email: OutgoingEmail): number =>
+  (email.attachments ?? []).reduce((total, attachment) => total + attachment.content.byteLength, 0);

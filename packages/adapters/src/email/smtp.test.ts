@@ -102,6 +102,34 @@ describe('SMTP transport against a real SMTP server', () => {
     expect(html).toBeGreaterThan(text);
   });
 
+  it('sends attachments as base64 parts of multipart/mixed, byte for byte, with the text and HTML still alternatives', async () => {
+    const before = sink.messages().length;
+    // Every byte value, and more than one base64 line: what comes back must be these exact bytes.
+    const pdf = Uint8Array.from({ length: 5000 }, (_, i) => (i * 31 + 7) % 256);
+    const csv = new TextEncoder().encode('\uFEFFCustomer,Credits\r\ncus_1,1250.00\r\n');
+    // A view into a larger buffer: only its own bytes may go out.
+    const backing = new Uint8Array([9, 9, ...csv, 9]);
+    const view = backing.subarray(2, 2 + csv.byteLength);
+    await transport().send(
+      mail({
+        attachments: [
+          { filename: 'weekly-ops-2026-11-16.pdf', contentType: 'application/pdf', content: pdf },
+          { filename: 'Übersicht "März".csv', contentType: 'text/csv; charset=utf-8', content: view },
+        ],
+      }),
+    );
+    const received = (await sink.waitFor(before + 1))[before] as ParsedMail;
+    expect(received.headers.get('content-type')).toMatchObject({ value: 'multipart/mixed' });
+    expect(received.text?.trim()).toBe('You have 74.25 credits left.');
+    expect(received.html).toContain('<strong>74.25</strong>');
+    expect(received.attachments.map((a) => [a.filename, a.contentType, a.contentDisposition])).toEqual([
+      ['weekly-ops-2026-11-16.pdf', 'application/pdf', 'attachment'],
+      ['Übersicht "März".csv', 'text/csv', 'attachment'],
+    ]);
+    expect(new Uint8Array(received.attachments[0]?.content as Buffer)).toEqual(pdf);
+    expect(new Uint8Array(received.attachments[1]?.content as Buffer)).toEqual(csv);
+  });
+
   it('sends many mails over a pool and closes it', async () => {
     const before = sink.messages().length;
     const pooled = transport({ pool: true });
@@ -199,6 +227,18 @@ describe('SMTP failures', () => {
       [{ from: { address: 'billing@example.com', name: 'Acme\r\nBcc: x@example.com' } }, 'from.name'],
       [{ html: '' }, 'html'],
       [{ dedupeKey: '' }, 'dedupeKey'],
+      [{ attachments: 'report.pdf' as never }, 'attachments'],
+      [{ attachments: [{ filename: '../etc/passwd', contentType: 'text/plain', content: new Uint8Array(1) }] }, 'attachments[0].filename'],
+      [
+        { attachments: [{ filename: 'a\r\nb.pdf', contentType: 'application/pdf', content: new Uint8Array(1) }] },
+        'attachments[0].filename',
+      ],
+      [
+        { attachments: [{ filename: 'a.pdf', contentType: 'application/pdf\r\nBcc: x@example.com', content: new Uint8Array(1) }] },
+        'attachments[0].contentType',
+      ],
+      [{ attachments: [{ filename: 'a.pdf', contentType: 'pdf', content: new Uint8Array(1) }] }, 'attachments[0].contentType'],
+      [{ attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', content: '%PDF' as never }] }, 'attachments[0].content'],
     ];
     for (const [overrides, field] of bad) {
       const error = await rejection(smtp.send(mail(overrides)));

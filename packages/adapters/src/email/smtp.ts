@@ -1,6 +1,7 @@
 /**
  * The SMTP transport, on nodemailer. Each mail goes out as multipart/alternative (plain text first,
- * HTML last, the part clients prefer), with the mail's own headers as given — RFC 8058
+ * HTML last, the part clients prefer), inside multipart/mixed with its attachments when it has any
+ * (a report's PDF or CSV files), with the mail's own headers as given — RFC 8058
  * `List-Unsubscribe: <https://…>` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` reach the
  * mailbox provider unchanged — plus `X-Tally-Dedupe: <dedupeKey>`.
  *
@@ -145,6 +146,17 @@ export function createSmtpTransport(options: SmtpTransportOptions): SmtpTranspor
         text: email.text,
         html: email.html,
         headers: { ...email.headers, [DEDUPE_HEADER]: email.dedupeKey },
+        // Bytes only, never a path or URL: nodemailer base64-encodes each file into its own MIME part.
+        ...(email.attachments?.length
+          ? {
+              attachments: email.attachments.map((attachment) => ({
+                filename: attachment.filename,
+                contentType: attachment.contentType,
+                content: Buffer.from(attachment.content.buffer, attachment.content.byteOffset, attachment.content.byteLength),
+                contentDisposition: 'attachment' as const,
+              })),
+            }
+          : {}),
         // Rendered mails never reference files or URLs for nodemailer to read.
         disableFileAccess: true,
         disableUrlAccess: true,

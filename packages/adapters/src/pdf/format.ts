@@ -15,6 +15,12 @@ export function formatInteger(value: bigint | number): string {
 }
 
 /** 1250 bps → "12.5%". */
+/** Nano-USD as dollars with every digit that matters (at least cents): `$0.000123`, `-$1.50`. */
+export function formatUsdNano(value: bigint): string {
+  const sign = value < 0n ? '-' : '';
+  return `${sign}$${formatDecimal(value < 0n ? -value : value, 9, { minFractionDigits: 2 })}`;
+}
+
 export function formatBps(value: bigint | number): string {
   // Intl reads a decimal string exactly (ECMA-402 NumberFormat v3).
   return `${percentFormat.format(formatDecimal(BigInt(value), 2) as `${number}`)}%`;
@@ -38,6 +44,8 @@ export function formatCell(kind: ReportColumnKind, value: ReportCell, currency: 
       return `${formatCredits(value as bigint)} credits`;
     case 'money':
       return formatMoney(money(currency, value as bigint), LOCALE);
+    case 'usd_nano':
+      return formatUsdNano(value as bigint);
     case 'percent_bps':
       return formatBps(value as bigint | number);
     case 'date':

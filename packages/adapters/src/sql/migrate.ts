@@ -6,6 +6,8 @@ import { schemaV4 } from './schema-v4.js';
 import { schemaV5 } from './schema-v5.js';
 import { schemaV6 } from './schema-v6.js';
 import { schemaV7 } from './schema-v7.js';
+import { schemaV8 } from './schema-v8.js';
+import { schemaV9 } from './schema-v9.js';
 
 export interface Migration {
   version: number;
@@ -22,6 +24,8 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: 'notifications and customer search', sql: schemaV5 },
   { version: 6, name: 'email delivery log and scheduled runs', sql: schemaV6 },
   { version: 7, name: 'call log of uncharged calls', sql: schemaV7 },
+  { version: 8, name: 'journal metric rollups', sql: schemaV8 },
+  { version: 9, name: 'usage batch items at their own times', sql: schemaV9 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.

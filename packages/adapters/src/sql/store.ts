@@ -41,6 +41,7 @@ import {
   unclaimedRun,
   validateSpendCap,
 } from '@tally/core';
+import { metricSql } from './analytics.js';
 import { listUncharged, recordUncharged } from './calls.js';
 import {
   decodeAutoRecharge,
@@ -271,10 +272,12 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
 
     async recordUsageBatch(commands: UsageCommand[]): Promise<UsageBatchItemResult[]> {
       if (commands.length === 0) return [];
+      // Each item runs at its own time (schema v9); the batch's latest is what items without one get.
       const at = new Date(Math.max(...commands.map((c) => c.at.getTime())));
       const items = JSON.stringify(
         commands.map((c) => ({
           key: c.idempotencyKey,
+          at: c.at.toISOString(),
           request: c.request,
           customerId: c.customerId,
           endUserId: endUserOf(c.endUserId),
@@ -782,6 +785,10 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
 
     recordUncharged: (calls) => recordUncharged(rows, calls),
     listUncharged: (query) => listUncharged(rows, query),
+
+    // ---- analytics (docs/analytics.md)
+
+    metric: (query, catalog) => metricSql(driver, query, catalog),
 
     close: () => driver.close(),
   };

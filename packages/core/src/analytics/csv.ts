@@ -67,6 +67,8 @@ function cellWriter(column: ReportColumn, moneyExponent: number): CellWriter {
       return (value) => formatDecimal(value as bigint, CREDIT_SCALE, { minFractionDigits: 2 });
     case 'money':
       return (value) => formatDecimal(value as bigint, moneyExponent, { minFractionDigits: moneyExponent });
+    case 'usd_nano':
+      return (value) => formatDecimal(value as bigint, 9, { minFractionDigits: 2 });
     case 'percent_bps':
       return (value) => formatDecimal(BigInt(value as bigint | number), 2);
     case 'date':

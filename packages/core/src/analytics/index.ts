@@ -1,4 +1,7 @@
 export { type CsvOptions, csvStream, reportTableCsv } from './csv.js';
+export { METRIC_TITLES, type MetricReportOptions, metricReport } from './metric-report.js';
+export * from './metrics.js';
+export { type AnalyticsSnapshot, computeMetric, readAnalyticsSnapshot } from './oracle.js';
 export {
   checkReport,
   checkReportTable,
@@ -12,3 +15,4 @@ export {
   type ReportRow,
   type ReportTable,
 } from './report.js';
+export { decodeMetricResult, metricToWire, type ToWire, type WireMetricResult } from './wire.js';

@@ -6,11 +6,11 @@
 import { TallyError, type TallyErrorIssue } from '../errors/index.js';
 import { normalizeCurrency } from '../units/money.js';
 
-export const REPORT_COLUMN_KINDS = ['text', 'integer', 'credits', 'money', 'percent_bps', 'date'] as const;
+export const REPORT_COLUMN_KINDS = ['text', 'integer', 'credits', 'money', 'usd_nano', 'percent_bps', 'date'] as const;
 
 /**
  * What a column holds, which decides how it is written: `credits` are bigint micros, `money` bigint
- * minor units of the report's currency, `percent_bps` basis points (bigint or safe integer),
+ * minor units of the report's currency, `usd_nano` bigint nano-USD (provider costs), `percent_bps` basis points (bigint or safe integer),
  * `integer` a bigint or safe integer, `date` a Date (shown in UTC).
  */
 export type ReportColumnKind = (typeof REPORT_COLUMN_KINDS)[number];
@@ -100,7 +100,10 @@ function cellProblem(kind: ReportColumnKind, value: unknown): string | null {
       return isSafeInteger(value) ? null : 'must be a bigint or a safe integer (no fractions), or null';
     case 'credits':
     case 'money':
-      return typeof value === 'bigint' ? null : `must be a bigint (${kind === 'credits' ? 'credit micros' : 'minor units'}) or null`;
+    case 'usd_nano':
+      return typeof value === 'bigint'
+        ? null
+        : `must be a bigint (${kind === 'credits' ? 'credit micros' : kind === 'money' ? 'minor units' : 'nano-USD'}) or null`;
     case 'date':
       return isValidDate(value) ? null : 'must be a valid Date or null';
   }

@@ -1,5 +1,7 @@
 // biome-ignore lint/style/noRestrictedImports: this is @tally/core/client, the one place in core that ky belongs (see biome.json).
 import ky, { isHTTPError, isNetworkError, isTimeoutError } from 'ky';
+import type { MetricName } from '../analytics/metrics.js';
+import type { WireMetricResult } from '../analytics/wire.js';
 import { TallyError, type TallyErrorCode, type TallyErrorIssue } from '../errors/index.js';
 import type {
   WireAdjustInput,
@@ -25,6 +27,7 @@ import type {
   WireGrantInput,
   WireLedgerOperation,
   WireMe,
+  WireMetricQuery,
   WireNotificationPreferences,
   WireNotificationPreferencesInput,
   WireOutboxMessage,
@@ -118,11 +121,11 @@ export function createTallyClient(options: TallyClientOptions) {
     ...(options.fetch ? { fetch: withRequest(options.fetch) } : {}),
   });
 
-  async function call<T>(
+  async function send(
     method: Method,
     path: string,
     init: { json?: unknown; searchParams?: Query; idempotencyKey?: string } = {},
-  ): Promise<T> {
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...(await options.headers?.()) };
     if (method !== 'get') headers['idempotency-key'] = init.idempotencyKey ?? crypto.randomUUID();
     try {
@@ -131,11 +134,33 @@ export function createTallyClient(options: TallyClientOptions) {
         headers,
         ...(init.json !== undefined ? { json: init.json } : {}),
         ...(init.searchParams ? { searchParams: query(init.searchParams) } : {}),
-      }).json<T>();
+      });
     } catch (error) {
       throw await asTallyError(error);
     }
   }
+
+  async function call<T>(
+    method: Method,
+    path: string,
+    init: { json?: unknown; searchParams?: Query; idempotencyKey?: string } = {},
+  ): Promise<T> {
+    const response = await send(method, path, init);
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw await asTallyError(error);
+    }
+  }
+
+  const metricSearch = (q: WireMetricQuery, format: 'json' | 'csv' | 'pdf', table?: number): Query => ({
+    from: q.from,
+    to: q.to,
+    granularity: q.granularity,
+    limit: q.limit,
+    format: format === 'json' ? undefined : format,
+    table,
+  });
 
   const segment = encodeURIComponent;
 
@@ -193,6 +218,14 @@ export function createTallyClient(options: TallyClientOptions) {
         sendTest: (input: WireEmailTestInput) => call<{ delivery: WireEmailDelivery }>('post', 'admin/emails/test', { json: input }),
         log: (params: WireEmailLogQuery = {}) =>
           call<WirePage<WireEmailDelivery>>('get', 'admin/emails/log', { searchParams: { ...params } }),
+      },
+      analytics: {
+        /** One metric as JSON (bigints as strings): `decodeMetricResult` from `@tally/core` makes the values exact again. */
+        metric: <M extends MetricName>(q: WireMetricQuery<M>) =>
+          call<WireMetricResult<M>>('get', `admin/analytics/${segment(q.metric)}`, { searchParams: metricSearch(q, 'json') }),
+        /** One table of the metric's report as CSV, or the whole report as PDF: the response, to save or stream. */
+        export: (q: WireMetricQuery, format: 'csv' | 'pdf', options: { table?: number } = {}) =>
+          send('get', `admin/analytics/${segment(q.metric)}`, { searchParams: metricSearch(q, format, options.table) }),
       },
     },
   };

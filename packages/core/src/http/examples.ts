@@ -13,31 +13,40 @@ import type {
   WireByokKey,
   WireByokRemoved,
   WireCheckout,
+  WireChurnMetric,
   WireCoupon,
   WireCouponInput,
   WireCreditPack,
+  WireCustomersMetric,
   WireEmailDelivery,
   WireEmailPreview,
   WireEmailTemplates,
   WireEmailTestInput,
   WireEntry,
+  WireFunnelMetric,
   WireGrantInput,
   WireHealth,
   WireLedgerOperation,
+  WireMarginMetric,
   WireMe,
+  WireMrrMetric,
   WireNotificationPreferences,
   WireOutboxMessage,
   WireOutboxRetried,
   WireProblem,
   WireProviderBalance,
   WireRedemption,
+  WireRetentionMetric,
   WireSpendCap,
   WireSubscription,
   WireTier,
   WireTierChangePreview,
   WireTierChangeResult,
   WireTiers,
+  WireTopCustomersMetric,
   WireUsage,
+  WireUsageMetric,
+  WireUtilizationMetric,
 } from './wire.js';
 
 const customerId = 'cus_ada';
@@ -377,4 +386,131 @@ export const emailDeliveryExample: WireEmailDelivery = {
   messageId: '<1f0c@mail.example.com>',
   test: false,
   at: '2026-11-26T09:00:00.000Z',
+};
+
+// ---- admin: analytics
+
+const range = { from: '2026-08-01T00:00:00.000Z', to: '2026-11-01T00:00:00.000Z' } as const;
+const octoberBucket = { start: '2026-10-01T00:00:00.000Z', end: '2026-11-01T00:00:00.000Z' };
+
+export const customersMetricExample: WireCustomersMetric = {
+  metric: 'customers',
+  ...range,
+  granularity: 'month',
+  points: [{ ...octoberBucket, signUps: 14, active: 180, total: 252 }],
+};
+
+export const mrrMetricExample: WireMrrMetric = {
+  metric: 'mrr',
+  ...range,
+  granularity: 'month',
+  points: [
+    {
+      ...octoberBucket,
+      mrrAtStart: '812300',
+      mrr: '845600',
+      arr: '10147200',
+      new: '39900',
+      expansion: '9000',
+      contraction: '3000',
+      churn: '12600',
+      reactivation: '0',
+      net: '33300',
+      growthBps: 410,
+    },
+  ],
+};
+
+export const churnMetricExample: WireChurnMetric = {
+  metric: 'churn',
+  ...range,
+  granularity: 'month',
+  points: [
+    {
+      ...octoberBucket,
+      payingAtStart: 120,
+      churnedCustomers: 3,
+      logoChurnBps: 250,
+      mrrAtStart: '812300',
+      lostMrr: '15600',
+      revenueChurnBps: 192,
+    },
+  ],
+};
+
+export const retentionMetricExample: WireRetentionMetric = {
+  metric: 'retention',
+  ...range,
+  granularity: 'month',
+  cohorts: [
+    {
+      start: '2026-09-01T00:00:00.000Z',
+      end: '2026-10-01T00:00:00.000Z',
+      customers: 40,
+      periods: [
+        { retained: 40, retainedBps: 10000 },
+        { retained: 36, retainedBps: 9000 },
+      ],
+    },
+    { ...octoberBucket, customers: 0, periods: [{ retained: 0, retainedBps: null }] },
+  ],
+};
+
+export const funnelMetricExample: WireFunnelMetric = {
+  metric: 'funnel',
+  ...range,
+  granularity: 'month',
+  created: 200,
+  steps: [
+    { tier: 'trial', customers: 200, conversionBps: 10000 },
+    { tier: 'starter', customers: 120, conversionBps: 6000 },
+    { tier: 'professional', customers: 30, conversionBps: 2500 },
+    { tier: 'enterprise', customers: 3, conversionBps: 1000 },
+  ],
+};
+
+const quiet = { calls: 0, tokens: '0' };
+export const usageMetricExample: WireUsageMetric = {
+  metric: 'usage',
+  ...range,
+  granularity: 'month',
+  // Monday 09:00 and 10:00 UTC were busy; the rest of the week was quiet.
+  heatmap: Array.from({ length: 7 }, (_, day) =>
+    Array.from({ length: 24 }, (_, hour) => (day === 0 && (hour === 9 || hour === 10) ? { calls: 406, tokens: '1490700' } : quiet)),
+  ),
+  byModel: [{ model: 'openai/gpt-4o-mini', calls: 812, tokens: '2981400', providerCostNanoUsd: '1032480000', creditsMicros: '1135728' }],
+  split: { free: quiet, paid: { calls: 812, tokens: '2981400' }, byok: quiet, managed: { calls: 812, tokens: '2981400' } },
+  series: [{ ...octoberBucket, calls: 812, tokens: '2981400' }],
+};
+
+const marginExampleLine = {
+  calls: 812,
+  creditsMicros: '1135728',
+  revenueNanoUsd: '1135728000',
+  costNanoUsd: '1032480000',
+  marginNanoUsd: '103248000',
+  marginBps: 909,
+};
+export const marginMetricExample: WireMarginMetric = {
+  metric: 'margin',
+  ...range,
+  granularity: 'month',
+  total: marginExampleLine,
+  byModel: [{ model: 'openai/gpt-4o-mini', ...marginExampleLine }],
+  byTier: [{ tier: 'starter', ...marginExampleLine }],
+  byCustomer: [{ customerId: 'cus_ada', ...marginExampleLine }],
+};
+
+export const utilizationMetricExample: WireUtilizationMetric = {
+  metric: 'utilization',
+  ...range,
+  granularity: 'month',
+  tiers: [{ tier: 'starter', grantedMicros: '400000000', consumedMicros: '231400000', expiredMicros: '98000000', utilizationBps: 5785 }],
+};
+
+export const topCustomersMetricExample: WireTopCustomersMetric = {
+  metric: 'top-customers',
+  ...range,
+  granularity: 'month',
+  customers: [{ customerId: 'cus_ada', tier: 'professional', creditsMicros: '48210000', calls: 911, providerCostNanoUsd: '41300000000' }],
 };

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Report } from '../analytics/report.js';
 import type { Billing } from '../billing/service.js';
 import type { ByokKeys } from '../byok/keys.js';
 import { TallyError, type TallyErrorIssue } from '../errors/index.js';
@@ -25,6 +26,11 @@ export interface TallyHandlerOptions {
   byok?: ByokKeys;
   /** Enables the admin email routes and `/v1/unsubscribe` (`createNotifier`). */
   notifier?: Notifier;
+  /**
+   * Renders a report as a PDF (`renderReportPdf` from `@tally/adapters/pdf`): enables `format=pdf`
+   * on the admin analytics routes.
+   */
+  renderPdf?: (report: Report) => Promise<Uint8Array>;
   /**
    * Who is calling: `{ customerId, roles }`, or null when the request carries no valid credentials
    * (401). Called for customer and admin routes only. Throwing `TallyError('UNAUTHENTICATED')` is a 401 too.
@@ -250,6 +256,7 @@ export function createTallyHandler(options: TallyHandlerOptions): TallyHandler {
     billing: options.billing ?? null,
     byok: options.byok ?? null,
     notifier: options.notifier ?? null,
+    renderPdf: options.renderPdf ?? null,
     byokProviders: Object.freeze([...(options.byokProviders ?? ['openrouter'])]),
     webhooks: { stripe: options.webhooks?.stripe ?? null, lago: options.webhooks?.lago ?? null },
     portal: {

@@ -68,7 +68,9 @@ describe('the OpenAPI document', () => {
       const content = op.responses[String(route.response.status)]?.content ?? {};
       expect(Object.keys(content).sort(), route.id).toEqual([...(route.response.media ?? ['application/json'])].sort());
       for (const [media, body] of Object.entries(content)) {
-        if (media !== 'application/json') expect(body.schema, `${route.id} ${media}`).toEqual({ type: 'string' });
+        // Text answers are strings; a PDF is bytes.
+        if (media === 'application/pdf') expect(body.schema, `${route.id} ${media}`).toEqual({ type: 'string', format: 'binary' });
+        else if (media !== 'application/json') expect(body.schema, `${route.id} ${media}`).toEqual({ type: 'string' });
       }
       const success = content['application/json'];
       if (success || !route.response.media) {

@@ -195,7 +195,9 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Json {
               media,
               media === 'application/json'
                 ? { schema: { $ref: componentRef(responseId) }, example: metaOf(route.response.schema).example }
-                : { schema: { type: 'string' } },
+                : media === 'application/pdf'
+                  ? { schema: { type: 'string', format: 'binary' } }
+                  : { schema: { type: 'string' } },
             ]),
           ),
         },

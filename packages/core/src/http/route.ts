@@ -7,7 +7,9 @@
  * - `admin`: an authenticated caller with the `admin` role;
  * - `webhook`: no authentication; the provider's signature is checked by the webhook handler.
  */
+
 import type { z } from 'zod';
+import type { Report } from '../analytics/report.js';
 import type { Billing } from '../billing/service.js';
 import type { ByokKeys } from '../byok/keys.js';
 import type { Tally } from '../ledger/tally.js';
@@ -36,6 +38,8 @@ export interface RouteDeps {
   billing: Billing | null;
   byok: ByokKeys | null;
   notifier: Notifier | null;
+  /** Renders a report as PDF bytes (`renderPdf` option); null turns `format=pdf` off. */
+  renderPdf: ((report: Report) => Promise<Uint8Array>) | null;
   byokProviders: readonly string[];
   webhooks: { stripe: ((request: Request) => Promise<Response>) | null; lago: ((request: Request) => Promise<Response>) | null };
   portal: { returnUrl: string | null; allowedOrigins: readonly string[] | null };
@@ -67,7 +71,7 @@ export interface RouteResponse<R> {
   /** The JSON answer (routes that answer only HTML keep one for the types; `media` leaves it out of OpenAPI). */
   schema: z.ZodType<R>;
   /** What the route can answer; default JSON only. Text media are returned as a whole `Response`. */
-  media?: ReadonlyArray<'application/json' | 'text/html' | 'text/plain'>;
+  media?: ReadonlyArray<'application/json' | 'text/html' | 'text/plain' | 'text/csv' | 'application/pdf'>;
 }
 
 /** One route of the table (routes.ts). Schemas validate `params`, `query` and `body` before `handle` runs. */

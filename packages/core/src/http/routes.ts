@@ -11,6 +11,7 @@ import { amount } from '../ledger/validate.js';
 import type { Notifier } from '../notifications/email.js';
 import { escapeHtml } from '../notifications/html.js';
 import { NOTIFICATION_CATEGORIES, type NotificationCategory, type NotificationPreferences } from '../notifications/index.js';
+import { analyticsRoutes } from './analytics-routes.js';
 import { type AnyRoute, defineRoute, type RouteDeps } from './route.js';
 import * as s from './schemas.js';
 import * as w from './serialize.js';
@@ -852,6 +853,8 @@ export const routes: readonly AnyRoute[] = Object.freeze([
       return { items: page.items.map(w.wireEmailDelivery), nextCursor: page.nextCursor };
     },
   }),
+  // ---- admin: analytics (analytics-routes.ts)
+  ...analyticsRoutes,
   // ---- unsubscribe (public: the signed token is the credential)
   defineRoute({
     id: 'unsubscribePage',

@@ -9,6 +9,18 @@ type Out<T extends z.ZodType> = z.output<T>;
 type In<T extends z.ZodType> = z.input<T>;
 
 describe('response schemas equal the wire types', () => {
+  it('analytics', () => {
+    expectTypeOf<Out<typeof s.customersMetricSchema>>().toEqualTypeOf<w.WireCustomersMetric>();
+    expectTypeOf<Out<typeof s.mrrMetricSchema>>().toEqualTypeOf<w.WireMrrMetric>();
+    expectTypeOf<Out<typeof s.churnMetricSchema>>().toEqualTypeOf<w.WireChurnMetric>();
+    expectTypeOf<Out<typeof s.retentionMetricSchema>>().toEqualTypeOf<w.WireRetentionMetric>();
+    expectTypeOf<Out<typeof s.funnelMetricSchema>>().toEqualTypeOf<w.WireFunnelMetric>();
+    expectTypeOf<Out<typeof s.usageMetricSchema>>().toEqualTypeOf<w.WireUsageMetric>();
+    expectTypeOf<Out<typeof s.marginMetricSchema>>().toEqualTypeOf<w.WireMarginMetric>();
+    expectTypeOf<Out<typeof s.utilizationMetricSchema>>().toEqualTypeOf<w.WireUtilizationMetric>();
+    expectTypeOf<Out<typeof s.topCustomersMetricSchema>>().toEqualTypeOf<w.WireTopCustomersMetric>();
+  });
+
   it('emails and unsubscribe', () => {
     expectTypeOf<Out<typeof s.emailTemplatesSchema>>().toEqualTypeOf<w.WireEmailTemplates>();
     expectTypeOf<Out<typeof s.emailPreviewSchema>>().toEqualTypeOf<w.WireEmailPreview>();

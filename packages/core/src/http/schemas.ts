@@ -649,7 +649,16 @@ export const outboxParams = z.strictObject({ id: id('Outbox message id', '977') 
 // ---- emails (admin) and unsubscribe (public)
 
 export const emailTemplateIdSchema = z
-  .enum(['welcome', 'low_balance', 'monthly_reset', 'coupon_redeemed', 'tier_upgraded', 'tier_downgraded', 'payment_failed'])
+  .enum([
+    'welcome',
+    'low_balance',
+    'monthly_reset',
+    'coupon_redeemed',
+    'tier_upgraded',
+    'tier_downgraded',
+    'payment_failed',
+    'analytics_report',
+  ])
   .meta({ description: 'Email template id', example: 'low_balance' });
 
 export const emailTemplatesSchema = z
@@ -657,7 +666,10 @@ export const emailTemplatesSchema = z
     templates: z.array(
       z.strictObject({
         id: emailTemplateIdSchema,
-        category: z.string().meta({ description: 'The preference category that decides whether it is sent', example: 'low_balance' }),
+        category: z.string().nullable().meta({
+          description: 'The preference category that decides whether it is sent; null for an admin mail (no customer, no unsubscribe)',
+          example: 'low_balance',
+        }),
         required: z.boolean().meta({ description: 'Transactional: sent even when the customer opted out of everything', example: false }),
         description: z
           .string()
@@ -759,3 +771,237 @@ export const unsubscribeResultSchema = z
     unsubscribed: z.literal(true).meta({ description: 'Always true', example: true }),
   })
   .meta({ description: 'The category is off for this customer', example: { category: 'low_balance', unsubscribed: true } });
+
+// ---- admin: analytics (docs/analytics.md). Every metric has its own route and response schema.
+
+const bps = (description: string, example: number | null) =>
+  z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: `${description}, in basis points (null when the base is 0)`, example });
+const bucketFields = { start: time('Start of the bucket (inclusive)'), end: time('End of the bucket (exclusive)') };
+const callCounts = (description: string) =>
+  z
+    .strictObject({ calls: count('Calls', 12), tokens: integer('Input plus output tokens', '48210') })
+    .meta({ description, example: { calls: 12, tokens: '48210' } });
+const metricHead = <M extends string>(metric: M) => ({
+  metric: z.literal(metric).meta({ description: 'The metric', example: metric }),
+  from: time('Start of the range (inclusive)', '2026-08-03T00:00:00.000Z'),
+  to: time('End of the range (exclusive)', '2026-11-01T00:00:00.000Z'),
+  granularity: z.enum(['day', 'week', 'month']).meta({ description: 'How the range is cut', example: 'month' }),
+});
+
+export const metricQuerySchema = z
+  .strictObject({
+    from: z.iso.datetime({ offset: true }).meta({ description: 'Start of the range, inclusive', example: '2026-08-01T00:00:00Z' }),
+    to: z.iso
+      .datetime({ offset: true })
+      .meta({ description: 'End of the range, exclusive (at most 3,660 days after `from`)', example: '2026-11-01T00:00:00Z' }),
+    granularity: z
+      .enum(['day', 'week', 'month'])
+      .optional()
+      .meta({ description: 'Bucket size, UTC (default `day`; weeks start on Monday)', example: 'month' }),
+    format: z.enum(['json', 'csv', 'pdf']).optional().meta({
+      description: '`json` (default); `csv`: one table as RFC 4180 text/csv; `pdf`: the whole report (needs the handler’s `renderPdf`)',
+      example: 'json',
+    }),
+    table: z
+      .string()
+      .regex(/^\d{1,2}$/, 'must be a table number')
+      .transform(Number)
+      .optional()
+      .meta({ description: 'With `format=csv`: which of the report’s tables, from 0 (default 0)', example: '0' }),
+  })
+  .meta({
+    description: 'A metric over a range',
+    example: { from: '2026-08-01T00:00:00Z', to: '2026-11-01T00:00:00Z', granularity: 'month' },
+  });
+
+export const topCustomersQuerySchema = metricQuerySchema
+  .extend({
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 100')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(100))
+      .optional()
+      .meta({ description: 'How many customers, 1-100 (default 10)', example: '10' }),
+  })
+  .meta({ description: 'Top customers over a range', example: { from: '2026-08-01T00:00:00Z', to: '2026-11-01T00:00:00Z', limit: '10' } });
+
+export const customersMetricSchema = z
+  .strictObject({
+    ...metricHead('customers'),
+    points: z.array(
+      z.strictObject({
+        ...bucketFields,
+        signUps: count('Customers created in the bucket', 14),
+        active: count('Customers with at least one call in the bucket', 180),
+        total: count('Customers created before the bucket’s end', 252),
+      }),
+    ),
+  })
+  .meta({ description: 'Customer growth per bucket', example: ex.customersMetricExample });
+
+const mrrMoney = (description: string, example: string) => integer(`${description} (minor units of the catalog currency)`, example);
+
+export const mrrMetricSchema = z
+  .strictObject({
+    ...metricHead('mrr'),
+    points: z.array(
+      z.strictObject({
+        ...bucketFields,
+        mrrAtStart: mrrMoney('MRR at the bucket’s start', '812300'),
+        mrr: mrrMoney('MRR at the bucket’s end', '845600'),
+        arr: mrrMoney('12 × MRR', '10147200'),
+        new: mrrMoney('From customers with no MRR before the bucket', '39900'),
+        expansion: mrrMoney('From upgrades', '9000'),
+        contraction: mrrMoney('From downgrades', '3000'),
+        churn: mrrMoney('From customers whose MRR went to 0', '12600'),
+        reactivation: mrrMoney('From customers who had MRR before, had none at the start, and have some at the end', '0'),
+        net: mrrMoney('mrr − mrrAtStart', '33300'),
+        growthBps: bps('net over mrrAtStart', 410),
+      }),
+    ),
+  })
+  .meta({ description: 'MRR and ARR with their movements per bucket', example: ex.mrrMetricExample });
+
+export const churnMetricSchema = z
+  .strictObject({
+    ...metricHead('churn'),
+    points: z.array(
+      z.strictObject({
+        ...bucketFields,
+        payingAtStart: count('Customers with MRR at the bucket’s start', 120),
+        churnedCustomers: count('Of those, the ones with none at its end', 3),
+        logoChurnBps: bps('churned over paying at start', 250),
+        mrrAtStart: mrrMoney('MRR at the bucket’s start', '812300'),
+        lostMrr: mrrMoney('Churned plus contracted MRR', '15600'),
+        revenueChurnBps: bps('lost over MRR at start', 192),
+      }),
+    ),
+  })
+  .meta({ description: 'Logo and gross revenue churn per bucket', example: ex.churnMetricExample });
+
+export const retentionMetricSchema = z
+  .strictObject({
+    ...metricHead('retention'),
+    cohorts: z.array(
+      z.strictObject({
+        ...bucketFields,
+        customers: count('Customers who first had MRR in this bucket', 40),
+        periods: z
+          .array(
+            z.strictObject({
+              retained: count('Cohort customers with MRR at that bucket’s end', 36),
+              retainedBps: bps('retained over the cohort', 9000),
+            }),
+          )
+          .meta({
+            description: '`periods[k]`: k buckets after the cohort’s own (0 = its own)',
+            example: [{ retained: 40, retainedBps: 10000 }],
+          }),
+      }),
+    ),
+  })
+  .meta({ description: 'Retention cohorts', example: ex.retentionMetricExample });
+
+export const funnelMetricSchema = z
+  .strictObject({
+    ...metricHead('funnel'),
+    created: count('Customers created in the range', 200),
+    steps: z.array(
+      z.strictObject({
+        tier: z.string().meta({ description: 'The tier (catalog order)', example: 'starter' }),
+        customers: count('Customers who reached this tier or a later one by `to`', 120),
+        conversionBps: bps('over the previous step (the first: over `created`)', 6000),
+      }),
+    ),
+  })
+  .meta({ description: 'The tier conversion funnel', example: ex.funnelMetricExample });
+
+const costNano = (description: string, example: string) => integer(`${description} (nano-USD)`, example);
+
+export const usageMetricSchema = z
+  .strictObject({
+    ...metricHead('usage'),
+    heatmap: z
+      .array(z.array(callCounts('One hour of the week')))
+      .meta({ description: '7 rows (Monday … Sunday, UTC) of 24 hours', example: ex.usageMetricExample.heatmap }),
+    byModel: z.array(
+      z.strictObject({
+        model: z.string().meta({ description: 'The model id', example: 'openai/gpt-4o-mini' }),
+        calls: count('Calls', 812),
+        tokens: integer('Input plus output tokens', '2981400'),
+        providerCostNanoUsd: costNano('What the calls cost at the provider', '1032480000'),
+        creditsMicros: integer('Credits the calls charged', '1135728'),
+      }),
+    ),
+    split: z.strictObject({
+      free: callCounts('Calls of free models'),
+      paid: callCounts('Calls of paid models'),
+      byok: callCounts('Calls on customers’ own keys'),
+      managed: callCounts('Calls on the platform’s key'),
+    }),
+    series: z.array(z.strictObject({ ...bucketFields, calls: count('Calls', 412), tokens: integer('Tokens', '1512000') })),
+  })
+  .meta({ description: 'API usage patterns', example: ex.usageMetricExample });
+
+const marginLine = {
+  calls: count('Calls', 812),
+  creditsMicros: integer('Credits the calls charged', '1135728'),
+  revenueNanoUsd: costNano('Those credits in USD', '1135728000'),
+  costNanoUsd: costNano('What the calls cost the platform (BYOK calls: 0)', '1032480000'),
+  marginNanoUsd: costNano('Revenue − cost', '103248000'),
+  marginBps: bps('margin over revenue', 909),
+};
+
+export const marginMetricSchema = z
+  .strictObject({
+    ...metricHead('margin'),
+    total: z.strictObject(marginLine),
+    byModel: z.array(
+      z.strictObject({ model: z.string().meta({ description: 'The model id', example: 'openai/gpt-4o-mini' }), ...marginLine }),
+    ),
+    byTier: z.array(
+      z.strictObject({ tier: z.string().meta({ description: 'The customer’s tier at the call', example: 'starter' }), ...marginLine }),
+    ),
+    byCustomer: z.array(
+      z.strictObject({ customerId: z.string().meta({ description: 'The customer', example: 'cus_ada' }), ...marginLine }),
+    ),
+  })
+  .meta({
+    description: 'Cost, revenue and margin by model, tier and customer (the 100 with the most revenue)',
+    example: ex.marginMetricExample,
+  });
+
+export const utilizationMetricSchema = z
+  .strictObject({
+    ...metricHead('utilization'),
+    tiers: z.array(
+      z.strictObject({
+        tier: z.string().meta({ description: 'The tier at the grant', example: 'starter' }),
+        grantedMicros: integer('Allowance granted in the range', '400000000'),
+        consumedMicros: integer('What charges drew from it before `to`', '231400000'),
+        expiredMicros: integer('What expired of it before `to`', '98000000'),
+        utilizationBps: bps('consumed over granted', 5785),
+      }),
+    ),
+  })
+  .meta({ description: 'Allowance utilization per tier', example: ex.utilizationMetricExample });
+
+export const topCustomersMetricSchema = z
+  .strictObject({
+    ...metricHead('top-customers'),
+    customers: z.array(
+      z.strictObject({
+        customerId: z.string().meta({ description: 'The customer', example: 'cus_ada' }),
+        tier: z.string().meta({ description: 'The customer’s tier now', example: 'professional' }),
+        creditsMicros: integer('Credits charged in the range', '48210000'),
+        calls: count('Calls in the range', 911),
+        providerCostNanoUsd: costNano('Provider cost of those calls', '41300000000'),
+      }),
+    ),
+  })
+  .meta({ description: 'The customers with the most credits charged', example: ex.topCustomersMetricExample });

@@ -283,6 +283,17 @@ export const ROUTE_SAMPLES: Record<string, (h: Harness) => Promise<RouteSample>>
   adminPreviewEmail: async () => ({ params: { template: 'low_balance' }, query: { format: 'json', locale: 'de' } }),
   adminSendTestEmail: async () => ({ body: { template: 'payment_failed', to: 'ops@example.com' } }),
   adminEmailLog: async () => ({ query: { status: 'sent', limit: '5' } }),
+  adminAnalyticsCustomers: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsMrr: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsChurn: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsRetention: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsFunnel: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsUsage: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsMargin: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsUtilization: async () => ({ query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week' } }),
+  adminAnalyticsTopCustomers: async () => ({
+    query: { from: '2026-10-01T00:00:00Z', to: '2026-11-27T00:00:00Z', granularity: 'week', limit: '5' },
+  }),
   unsubscribePage: async (h) => ({ query: { token: await unsubscribeToken(h, ADA, 'low_balance') } }),
   unsubscribe: async (h) => ({
     query: { token: await unsubscribeToken(h, ADA, 'low_balance') },

@@ -5,6 +5,8 @@
  * schemas.ts describe exactly these shapes (a type test keeps them equal) and generate the OpenAPI
  * document.
  */
+import type { MetricName } from '../analytics/metrics.js';
+import type { WireMetricResult as Metric } from '../analytics/wire.js';
 
 /** A decimal string of an integer: micros, cents or nano-USD. */
 export type IntegerString = string;
@@ -412,12 +414,13 @@ export type WireEmailTemplateId =
   | 'coupon_redeemed'
   | 'tier_upgraded'
   | 'tier_downgraded'
-  | 'payment_failed';
+  | 'payment_failed'
+  | 'analytics_report';
 
 export interface WireEmailTemplate {
   id: WireEmailTemplateId;
-  /** The notification category whose preference decides whether the mail goes out. */
-  category: string;
+  /** The notification category whose preference decides whether the mail goes out; null for an admin mail. */
+  category: string | null;
   required: boolean;
   description: string;
 }
@@ -473,3 +476,26 @@ export interface WireUnsubscribeResult {
   category: string;
   unsubscribed: true;
 }
+
+// ---- admin: analytics (the exact types are in analytics/metrics.ts; these are their JSON forms)
+
+export type { WireMetricResult } from '../analytics/wire.js';
+
+/** A metric's query as the client sends it: ISO times, the metric in the path. */
+export interface WireMetricQuery<M extends MetricName = MetricName> {
+  metric: M;
+  from: string;
+  to: string;
+  granularity?: 'day' | 'week' | 'month';
+  /** `top-customers` only: 1-100. */
+  limit?: number;
+}
+export type WireCustomersMetric = Metric<'customers'>;
+export type WireMrrMetric = Metric<'mrr'>;
+export type WireChurnMetric = Metric<'churn'>;
+export type WireRetentionMetric = Metric<'retention'>;
+export type WireFunnelMetric = Metric<'funnel'>;
+export type WireUsageMetric = Metric<'usage'>;
+export type WireMarginMetric = Metric<'margin'>;
+export type WireUtilizationMetric = Metric<'utilization'>;
+export type WireTopCustomersMetric = Metric<'top-customers'>;

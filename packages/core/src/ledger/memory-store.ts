@@ -1,3 +1,4 @@
+import { type AnalyticsSnapshot, computeMetric } from '../analytics/oracle.js';
 import type {
   AutoRechargeSettings,
   Coupon,
@@ -2063,6 +2064,19 @@ export function createMemoryStore(): TallyStore {
     return { items, nextCursor: found.length > limit ? unchargedCallCursor(items[limit - 1] as UnchargedCallRecord) : null };
   }
 
+  // ---- analytics (docs/analytics.md): the oracle over this store's own records
+
+  function analyticsSnapshot(): AnalyticsSnapshot {
+    const history = new Map<string, SubscriptionRecord[]>();
+    for (const [customerId, versions] of subscriptionVersions) history.set(customerId, versions.map(copySubscription));
+    return {
+      customers: [...customers.values()].map((state) => copyCustomer(state.record)),
+      entries: journal.map(copyEntry),
+      uncharged: unchargedCalls.map((c) => ({ ...c, at: copyDate(c.at) })),
+      subscriptions: history,
+    };
+  }
+
   // ---- the port
 
   type Enter = <T>(fn: () => T) => Promise<T>;
@@ -2205,6 +2219,7 @@ export function createMemoryStore(): TallyStore {
       lastScheduledRun: (job) => enter(() => lastScheduledRun(job)),
       recordUncharged: (calls) => enter(() => recordUncharged(calls)),
       listUncharged: (query) => enter(() => listUncharged(query)),
+      metric: (query, catalog) => enter(() => computeMetric(analyticsSnapshot(), query, catalog)),
       close: async () => {},
     };
   }

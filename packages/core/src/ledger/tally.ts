@@ -1,3 +1,4 @@
+import { type AnalyticsCatalog, analyticsCatalog, type MetricName, type MetricQuery, type MetricResult } from '../analytics/metrics.js';
 import type { ModelPrice } from '../catalog/schema.js';
 import { type Catalog, findTier } from '../catalog/schema.js';
 import { TallyError } from '../errors/index.js';
@@ -68,6 +69,12 @@ export interface ChargeInput {
   description?: string;
   usage?: UsageInput;
   idempotencyKey: string;
+  /**
+   * `recordUsage` and `recordUsageBatch` only: when the usage happened; default the clock's now, and
+   * never after it (`VALIDATION`). The entries carry this time, and bucket expiry and spend-cap
+   * windows are judged at it. Not part of the request fingerprint: a retry replays whatever its `at`.
+   */
+  at?: Date;
 }
 
 export interface MeterInput {
@@ -149,6 +156,18 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     return record;
   }
 
+  /** When a usage charge happened: its own `at` (not after now), else now. A spend happens now. */
+  function chargedAt(input: ChargeInput, operation: string): Date {
+    const at = now();
+    if (input.at === undefined) return at;
+    if (operation !== 'usage')
+      throw new TallyError('VALIDATION', 'at is only for recordUsage and recordUsageBatch', { details: { field: 'at' } });
+    if (!(input.at instanceof Date)) throw new TallyError('VALIDATION', 'at must be a Date', { details: { field: 'at' } });
+    const usedAt = date(input.at, 'at');
+    if (usedAt.getTime() > at.getTime()) throw new TallyError('VALIDATION', 'at must not be after now', { details: { field: 'at' } });
+    return new Date(usedAt.getTime());
+  }
+
   function chargeCommand(input: ChargeInput, operation: string): UsageCommand {
     const customerId = identifier(input.customerId, 'customerId');
     const amountMicros = amount(input.amountMicros, 'amountMicros', 'positive');
@@ -164,9 +183,11 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
       idempotencyKey: identifier(input.idempotencyKey, 'idempotencyKey'),
       // The end user joins the fingerprint only when named, so keys stored before caps existed still replay.
       request: fingerprint(operation, { customerId, amountMicros, description, usage, ...(endUserId ? { endUserId } : {}) }),
-      at: now(),
+      at: chargedAt(input, operation),
     };
   }
+
+  const reportCatalog = analyticsCatalog(catalog);
 
   return {
     catalog,
@@ -196,6 +217,13 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
         });
       },
       get: (customerId: string) => customer(customerId),
+    },
+
+    analytics: {
+      /** One metric of docs/analytics.md over `[from, to)`, priced with this Tally's catalog. */
+      metric: <M extends MetricName>(query: MetricQuery<M>): Promise<MetricResult<M>> => store.metric(query, reportCatalog),
+      /** The catalog facts the metrics read (tier prices and order, the credit rate, the currency). */
+      catalog: (): AnalyticsCatalog => reportCatalog,
     },
 
     grant(input: GrantInput): Promise<GrantResult> {

@@ -3,6 +3,7 @@
  * (memory, PGlite, Postgres) must pass `runStoreConformance` from `@tally/core/testing`.
  */
 
+import type { AnalyticsStore } from '../analytics/metrics.js';
 import type { BillingStore } from '../billing/types.js';
 import type { ProviderStore } from '../byok/store.js';
 import type { EmailStore } from '../notifications/email.js';
@@ -321,9 +322,10 @@ export interface ClaimOutboxCommand {
 /**
  * The ledger with its log of calls that charged nothing (docs/ledger.md), the billing records
  * (docs/billing.md), provider keys (docs/byok.md) and notification preferences with the customer
- * listing, the email delivery log and the scheduler's claimed runs (docs/notifications.md) in one store.
+ * listing, the email delivery log and the scheduler's claimed runs (docs/notifications.md), and the
+ * metrics computed from all of it (docs/analytics.md) in one store.
  */
-export interface TallyStore extends BillingStore, ProviderStore, NotificationStore, EmailStore, UnchargedCallStore {
+export interface TallyStore extends BillingStore, ProviderStore, NotificationStore, EmailStore, UnchargedCallStore, AnalyticsStore {
   /** Runs `fn` with a store whose operations all commit or roll back together. */
   transaction<T>(fn: (tx: TallyStore) => Promise<T>): Promise<T>;
   upsertCustomer(command: UpsertCustomerCommand): Promise<CustomerRecord>;

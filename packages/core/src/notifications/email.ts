@@ -1,14 +1,15 @@
 /**
- * The email contract (docs/notifications.md): the seven templates and their data, the renderer and
+ * The email contract (docs/notifications.md): the templates and their data, the renderer and
  * transport ports, the delivery log and the scheduler's claimed runs. Core renders nothing and sends
  * nothing itself: `@tally/react/emails` renders, `@tally/adapters/email` sends, and the notifier
  * (notifier.ts) connects outbox events to both.
  */
 import type { OutboxMessage, Page } from '../ledger/types.js';
 import type { NotificationCategory } from './preferences.js';
+import type { ScheduledReportJob } from './reports.js';
 
-/** Every template, in the order an admin page lists them. */
-export const EMAIL_TEMPLATES = [
+/** The mails to customers: each belongs to a preference category the customer can turn off (unless required). */
+export const CUSTOMER_EMAIL_TEMPLATES = [
   'welcome',
   'low_balance',
   'monthly_reset',
@@ -18,10 +19,25 @@ export const EMAIL_TEMPLATES = [
   'payment_failed',
 ] as const;
 
+/** The mails to the app's admins: not about one customer, sent to the addresses the app configured. */
+export const ADMIN_EMAIL_TEMPLATES = ['analytics_report'] as const;
+
+/** Every template, in the order an admin page lists them. */
+export const EMAIL_TEMPLATES = [...CUSTOMER_EMAIL_TEMPLATES, ...ADMIN_EMAIL_TEMPLATES] as const;
+
+export type CustomerEmailTemplateId = (typeof CUSTOMER_EMAIL_TEMPLATES)[number];
+export type AdminEmailTemplateId = (typeof ADMIN_EMAIL_TEMPLATES)[number];
 export type EmailTemplateId = (typeof EMAIL_TEMPLATES)[number];
 
-/** The preference category that decides whether a template's mail goes out. */
-export const EMAIL_TEMPLATE_CATEGORY: Readonly<Record<EmailTemplateId, NotificationCategory>> = Object.freeze({
+export function isAdminEmailTemplate(template: EmailTemplateId): template is AdminEmailTemplateId {
+  return (ADMIN_EMAIL_TEMPLATES as readonly string[]).includes(template);
+}
+
+/**
+ * The preference category that decides whether a template's mail goes out; null for an admin mail,
+ * which no customer preference governs (it has no unsubscribe link either).
+ */
+export const EMAIL_TEMPLATE_CATEGORY: Readonly<Record<EmailTemplateId, NotificationCategory | null>> = Object.freeze({
   welcome: 'welcome',
   low_balance: 'low_balance',
   monthly_reset: 'monthly_reset',
@@ -29,6 +45,7 @@ export const EMAIL_TEMPLATE_CATEGORY: Readonly<Record<EmailTemplateId, Notificat
   tier_upgraded: 'tier_changed',
   tier_downgraded: 'tier_changed',
   payment_failed: 'payment_failed',
+  analytics_report: null,
 });
 
 /**
@@ -92,6 +109,60 @@ export interface PaymentFailedEmailData extends EmailDataBase {
   nextAttemptAt: Date | null;
 }
 
+export const REPORT_CADENCES = ['daily', 'weekly', 'monthly'] as const;
+/** How often a scheduled report goes out; each reports the last complete day, ISO week or calendar month. */
+export type ReportCadence = (typeof REPORT_CADENCES)[number];
+
+/**
+ * The scheduled analytics report to admins (docs/notifications.md, "Scheduled reports"). Every number
+ * is exact and comes from `tally.analytics.metric` over `[from, to)`: MRR in minor units of
+ * `currency`, credits in micros, revenue and provider cost in nano-USD, ratios in basis points.
+ */
+export interface AnalyticsReportEmailData {
+  /** The schedule's id (`ScheduledReport.id`). */
+  reportId: string;
+  cadence: ReportCadence;
+  /** The period reported, `[from, to)` in UTC: a whole day, ISO week or calendar month. */
+  from: Date;
+  to: Date;
+  /** For the greeting; null greets without a name. */
+  recipientName: string | null;
+  /** ISO 4217 code of the MRR amounts (the catalog's currency). */
+  currency: string;
+  /** The `mrr` metric over the period as one bucket. */
+  mrr: {
+    atStart: bigint;
+    atEnd: bigint;
+    /** `atEnd − atStart` = new + expansion + reactivation − contraction − churn. */
+    net: bigint;
+    new: bigint;
+    expansion: bigint;
+    reactivation: bigint;
+    contraction: bigint;
+    churn: bigint;
+    /** `net / atStart`; null when `atStart` is 0. */
+    growthBps: number | null;
+  };
+  /** The `customers` metric over the period as one bucket. */
+  customers: { signUps: number; active: number; total: number };
+  /** Calls (charged and logged) and their tokens, from the `usage` metric. */
+  calls: number;
+  tokens: bigint;
+  /** The `margin` metric's total line. */
+  creditsChargedMicros: bigint;
+  revenueNanoUsd: bigint;
+  costNanoUsd: bigint;
+  marginNanoUsd: bigint;
+  /** `margin / revenue`; null when revenue is 0. */
+  marginBps: number | null;
+  /** The `top-customers` metric: at most five, most credits first. */
+  topCustomers: Array<{ customerId: string; tier: string; creditsMicros: bigint; calls: number }>;
+  /** The admin dashboard the mail links to; null leaves the link out. */
+  dashboardUrl: string | null;
+  /** What the mail carries: the report as one PDF, as CSV files (one per table), or nothing. */
+  attachment: 'pdf' | 'csv' | null;
+}
+
 export interface EmailTemplateData {
   welcome: WelcomeEmailData;
   low_balance: LowBalanceEmailData;
@@ -100,6 +171,7 @@ export interface EmailTemplateData {
   tier_upgraded: TierChangeEmailData;
   tier_downgraded: TierChangeEmailData;
   payment_failed: PaymentFailedEmailData;
+  analytics_report: AnalyticsReportEmailData;
 }
 
 /** How mails look and what they are signed with. Colours are CSS hex colours (#rgb or #rrggbb). */
@@ -122,9 +194,9 @@ export interface EmailRenderContext {
   brand: EmailBrand;
   /** A BCP 47 tag, e.g. `en` or `de`. Renderers fall back to `en` for a locale they lack. */
   locale: string;
-  /** The category's one-click unsubscribe link; null for a required category (see `requiredReason`). */
+  /** The category's one-click unsubscribe link; null for a required category (see `requiredReason`) and for an admin mail. */
   unsubscribeUrl: string | null;
-  /** For a required category: why this mail cannot be turned off (shown in the footer). */
+  /** For a required category: why this mail cannot be turned off (shown in the footer). Null for an admin mail. */
   requiredReason: string | null;
 }
 
@@ -148,6 +220,15 @@ export interface EmailAddress {
   name: string | null;
 }
 
+/** A file sent with a mail (a report's PDF or CSV). */
+export interface EmailAttachment {
+  /** The name the recipient sees: no path, no line breaks. */
+  filename: string;
+  /** A MIME type, e.g. `application/pdf` or `text/csv; charset=utf-8`. */
+  contentType: string;
+  content: Uint8Array;
+}
+
 /** One mail for a transport. */
 export interface OutgoingEmail {
   from: EmailAddress;
@@ -163,6 +244,8 @@ export interface OutgoingEmail {
   headers: Record<string, string>;
   /** Stable per logical mail: transports that dedupe or tag (e.g. an `x-tally-dedupe` header) use it. */
   dedupeKey: string;
+  /** Files sent with the mail; absent or empty for none. A transport that cannot carry them (too large for Microsoft Graph) refuses the mail with `VALIDATION`. */
+  attachments?: EmailAttachment[];
 }
 
 export interface EmailSendResult {
@@ -259,7 +342,8 @@ export interface EmailStore {
 
 export interface EmailTemplateInfo {
   id: EmailTemplateId;
-  category: NotificationCategory;
+  /** The preference category that governs it; null for an admin mail (no customer, no unsubscribe link). */
+  category: NotificationCategory | null;
   /** A required category's mails cannot be turned off (payment failed). */
   required: boolean;
   /** One line for the admin list: when the mail goes out. */
@@ -280,7 +364,10 @@ export interface Notifier {
   templates(): EmailTemplateInfo[];
   /** Renders a template with sample data (or `data`), with a sample unsubscribe link. */
   preview<T extends EmailTemplateId>(template: T, options?: { locale?: string; data?: EmailTemplateData[T] }): Promise<RenderedEmail>;
-  /** Renders with sample data and sends now to `to`; logged with `test: true`. A transport failure is logged, then thrown. */
+  /**
+   * Renders with sample data and sends now to `to`; logged with `test: true`. A transport failure is
+   * logged, then thrown. The admin report carries the sample's PDF when the notifier has `renderPdf`.
+   */
   sendTest(template: EmailTemplateId, to: EmailAddress, options?: { locale?: string }): Promise<EmailDelivery>;
   deliveries(query: EmailDeliveryQuery): Promise<Page<EmailDelivery>>;
   /** The signed one-click link for a customer's category; null for a required category. */
@@ -290,8 +377,17 @@ export interface Notifier {
    * `FORBIDDEN`, nothing changes. A required category: `VALIDATION` with the reason.
    */
   unsubscribe(token: string): Promise<{ customerId: string; category: NotificationCategory }>;
-  /** Enqueues a mail under `dedupeKey`; false when that key was already used. */
-  notify<T extends EmailTemplateId>(template: T, data: EmailTemplateData[T], dedupeKey: string): Promise<boolean>;
+  /** Enqueues a customer mail under `dedupeKey`; false when that key was already used. An admin template: `VALIDATION`. */
+  notify<T extends CustomerEmailTemplateId>(template: T, data: EmailTemplateData[T], dedupeKey: string): Promise<boolean>;
   /** The scheduled low-balance scan: enqueues the mail for every customer under the line. Returns how many were new. */
   scanLowBalance(): Promise<number>;
+  /**
+   * One run of the scheduled report `reportId` (the `reports` option) for the cron `slot`: reads the
+   * metrics of the last complete period before `slot` and enqueues one `analytics_report` mail per
+   * recipient under `report:<id>:<period start>:<address>`. Returns how many were new (0 when the
+   * period was already reported). An unknown id: `NOT_FOUND`.
+   */
+  sendReport(reportId: string, slot: Date): Promise<number>;
+  /** The scheduled reports as jobs for `createScheduler` (`@tally/adapters/scheduler`): `report:<id>` on each schedule's cron. */
+  reportJobs(): ScheduledReportJob[];
 }

@@ -27,6 +27,18 @@ export {
   type SetNotificationPreferencesCommand,
 } from './preferences.js';
 export {
+  type CheckedScheduledReport,
+  DEFAULT_REPORT_CRON,
+  REPORT_ATTACHMENTS,
+  REPORT_TOP_CUSTOMERS,
+  type ReportAttachment,
+  type ReportPdfRenderer,
+  reportPeriod,
+  reportPeriodLabel,
+  type ScheduledReport,
+  type ScheduledReportJob,
+} from './reports.js';
+export {
   type CustomerQuery,
   checkCustomerQuery,
   customerCursor,

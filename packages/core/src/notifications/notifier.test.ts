@@ -501,6 +501,8 @@ describe('admin', () => {
       ['tier_upgraded', 'tier_changed', false],
       ['tier_downgraded', 'tier_changed', false],
       ['payment_failed', 'payment_failed', true],
+      // The admin report: no customer category governs it.
+      ['analytics_report', null, false],
     ]);
     expect(templates.find((t) => t.id === 'low_balance')?.description).toContain('12.5 %');
     expect(templates.every((t) => t.description.length > 20)).toBe(true);

@@ -1,8 +1,9 @@
 /**
  * `createNotifier` (docs/notifications.md): outbox events → `email.send` messages → rendered, sent and
- * logged mails. Core renders and sends nothing itself: the renderer (`@tally/react/emails`) and the
- * transport (`@tally/adapters/email`) are passed in. Every step that must happen once runs through the
- * outbox, so a transport that is down only delays mail: the message stays until a send succeeds.
+ * logged mails, and the scheduled analytics reports to admins (reports.ts). Core renders and sends
+ * nothing itself: the renderer (`@tally/react/emails`), the transport (`@tally/adapters/email`) and a
+ * report's PDF renderer (`@tally/adapters/pdf`) are passed in. Every step that must happen once runs
+ * through the outbox, so a transport that is down only delays mail: the message stays until a send succeeds.
  */
 import type { Billing } from '../billing/service.js';
 import { TallyError } from '../errors/index.js';
@@ -11,10 +12,14 @@ import type { OutboxMessage, Page } from '../ledger/types.js';
 import { identifier } from '../ledger/validate.js';
 import { type Clock, systemClock } from '../time/index.js';
 import { formatDecimal } from '../units/decimal.js';
+import { ADDRESS, checkAddress, checkLocale, httpUrl, invalid, isAddress } from './checks.js';
 import {
+  type AdminEmailTemplateId,
+  type CustomerEmailTemplateId,
   EMAIL_TEMPLATE_CATEGORY,
   EMAIL_TEMPLATES,
   type EmailAddress,
+  type EmailAttachment,
   type EmailBrand,
   type EmailDelivery,
   type EmailDeliveryQuery,
@@ -24,19 +29,31 @@ import {
   type EmailTemplateId,
   type EmailTemplateInfo,
   type EmailTransport,
+  isAdminEmailTemplate,
   type Notifier,
   type OutgoingEmail,
   type RecordEmailDeliveryCommand,
   type RenderedEmail,
 } from './email.js';
 import { emailSample } from './email-samples.js';
-import { decodeEmailPayload, encodeEmailPayload } from './payload.js';
+import { type AdminMailPayload, decodeEmailPayload, type EmailSendPayload, encodeEmailPayload } from './payload.js';
 import {
   isNotificationCategory,
   NOTIFICATION_CATEGORIES,
   type NotificationCategory,
   type NotificationCategoryInfo,
 } from './preferences.js';
+import {
+  type CheckedScheduledReport,
+  checkScheduledReports,
+  type ReportPdfRenderer,
+  readAnalyticsReport,
+  reportAttachments,
+  reportPeriod,
+  type ScheduledReport,
+  type ScheduledReportJob,
+  sampleAnalyticsReport,
+} from './reports.js';
 import { createTriggers } from './triggers.js';
 import { createUnsubscribeSigner } from './unsubscribe.js';
 
@@ -71,6 +88,10 @@ export interface NotifierOptions {
   locale?: string;
   /** Low balance: available credit below this share of the period's allowance, in basis points. Default 1000 (10 %). */
   lowBalanceThresholdBps?: number;
+  /** Scheduled analytics reports to admins; `reportJobs()` turns them into scheduler jobs. */
+  reports?: ScheduledReport[];
+  /** Renders a report's PDF when its mail is sent (`renderReportPdf` from `@tally/adapters/pdf`); needed by `attach: 'pdf'`. */
+  renderPdf?: ReportPdfRenderer;
   clock?: Clock;
 }
 
@@ -82,41 +103,14 @@ const TEMPLATE_DESCRIPTIONS: Record<EmailTemplateId, (thresholdPercent: string) 
   tier_upgraded: () => 'When a customer moves to a higher tier.',
   tier_downgraded: () => 'When a move to a lower tier is scheduled, and again when it takes effect.',
   payment_failed: () => 'When a payment fails, with the amount due and the next try. Always sent: it cannot be turned off.',
+  analytics_report: () =>
+    'A scheduled analytics report (daily, weekly or monthly) to the admin addresses configured in reports. Not tied to a customer: no preference category, no unsubscribe link.',
 };
 
 const MAX_MAIL_KEY = 400;
-const LOCALE = /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}$/;
 const HEX_COLOR = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
-// One @, something on each side, no whitespace, angle brackets or quotes (nothing a header could be split on).
-const ADDRESS = /^[^\s@<>"',;]+@[^\s@<>"',;]+$/;
 /** A preview or test mail shows where the link goes without carrying a token that works. */
 const SAMPLE_TOKEN = 'preview';
-
-function invalid(field: string, message: string): TallyError {
-  return new TallyError('VALIDATION', `${field} ${message}`, { details: { field } });
-}
-
-function checkAddress(value: unknown, field: string): EmailAddress {
-  if (typeof value !== 'object' || value === null) throw invalid(field, 'must be { address, name }');
-  const { address, name } = value as Record<string, unknown>;
-  if (typeof address !== 'string' || address.length > 254 || !ADDRESS.test(address))
-    throw invalid(`${field}.address`, 'must be an email address');
-  if (name !== null && (typeof name !== 'string' || name.length > 200 || /[\r\n\0]/.test(name))) {
-    throw invalid(`${field}.name`, 'must be null or a single line of at most 200 characters');
-  }
-  return { address, name };
-}
-
-function httpUrl(value: unknown, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch {
-    throw invalid(field, 'must be an absolute URL');
-  }
-  if (typeof value !== 'string' || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw invalid(field, 'must be an http(s) URL');
-  return value;
-}
 
 function checkBrand(brand: EmailBrand): EmailBrand {
   if (typeof brand !== 'object' || brand === null) throw invalid('brand', 'must be an object');
@@ -139,11 +133,6 @@ function checkTemplate(template: unknown): EmailTemplateId {
     throw invalid('template', `must be one of ${EMAIL_TEMPLATES.join(', ')}`);
   }
   return template as EmailTemplateId;
-}
-
-function checkLocale(locale: unknown, field: string): string {
-  if (typeof locale !== 'string' || !LOCALE.test(locale)) throw invalid(field, 'must be a BCP 47 language tag such as en or de-CH');
-  return locale;
 }
 
 const categoryInfo = (category: NotificationCategory): NotificationCategoryInfo =>
@@ -175,6 +164,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const clock = options.clock ?? systemClock;
   const { store, catalog } = tally;
   const billing = options.billing;
+  const renderPdf = options.renderPdf ?? null;
+  if (renderPdf !== null && typeof renderPdf !== 'function') throw invalid('renderPdf', 'must be a function');
+  const schedules: CheckedScheduledReport[] = checkScheduledReports(options.reports, { renderPdf: renderPdf !== null });
 
   const linkWith = (token: string) => {
     const url = new URL(unsubscribeBase);
@@ -189,9 +181,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
     return linkWith(await signer.sign({ customerId: identifier(customerId, 'customerId'), category }));
   }
 
-  /** The render context and headers for a template's category: a link for optional ones, the reason for required ones. */
+  /**
+   * The render context and headers for a template's category: a link for optional ones, the reason for
+   * required ones, and neither for an admin mail, which no category governs.
+   */
   function footerOf(template: EmailTemplateId, link: string | null) {
-    const info = categoryInfo(EMAIL_TEMPLATE_CATEGORY[template]);
+    const category = EMAIL_TEMPLATE_CATEGORY[template];
+    if (category === null) return { unsubscribeUrl: null, requiredReason: null, headers: {} };
+    const info = categoryInfo(category);
     const unsubscribe = info.required ? null : link;
     const headers: Record<string, string> = unsubscribe
       ? { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
@@ -206,10 +203,12 @@ export function createNotifier(options: NotifierOptions): Notifier {
     locale: string,
     link: string | null,
     key: string,
+    attachments: EmailAttachment[] = [],
   ): Promise<OutgoingEmail> {
     const { unsubscribeUrl: url, requiredReason, headers } = footerOf(template, link);
     const rendered = await render(template, data, { brand, locale, unsubscribeUrl: url, requiredReason });
-    return { from, to, subject: rendered.subject, html: rendered.html, text: rendered.text, headers, dedupeKey: key };
+    const email: OutgoingEmail = { from, to, subject: rendered.subject, html: rendered.html, text: rendered.text, headers, dedupeKey: key };
+    return attachments.length > 0 ? { ...email, attachments } : email;
   }
 
   const log = (line: Omit<RecordEmailDeliveryCommand, 'at'>) => store.recordEmailDelivery({ ...line, at: clock.now() });
@@ -219,10 +218,20 @@ export function createNotifier(options: NotifierOptions): Notifier {
    * worker that died before completing it) must not mail twice. Only lines since the message was
    * enqueued can be about it, so the scan stops there.
    */
-  async function alreadyHandled(message: OutboxMessage, customerId: string, template: EmailTemplateId, key: string): Promise<boolean> {
+  async function alreadyHandled(
+    message: OutboxMessage,
+    customerId: string | null,
+    template: EmailTemplateId,
+    key: string,
+  ): Promise<boolean> {
     let cursor: string | undefined;
     for (;;) {
-      const page = await store.listEmailDeliveries({ customerId, template, limit: 100, ...(cursor ? { cursor } : {}) });
+      const page = await store.listEmailDeliveries({
+        template,
+        limit: 100,
+        ...(customerId === null ? {} : { customerId }),
+        ...(cursor ? { cursor } : {}),
+      });
       for (const line of page.items) {
         if (line.at.getTime() < message.createdAt.getTime()) return false;
         if (line.dedupeKey === key && !line.test && line.status !== 'failed') return true;
@@ -234,7 +243,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
   /** The `email.send` handler: preference check, render, send, log. Throwing leaves the message for a retry. */
   async function sendMessage(message: OutboxMessage): Promise<void> {
-    const { template, data, key } = decodeEmailPayload(message.payload);
+    const payload = decodeEmailPayload(message.payload);
+    if (payload.admin) return sendAdminMessage(message, payload, payload.admin);
+    const { template, key } = payload;
+    const data = payload.data as EmailTemplateData[CustomerEmailTemplateId];
     const customerId = data.customerId;
     if (await alreadyHandled(message, customerId, template, key)) return;
     const line = { dedupeKey: key, customerId, template, attempt: message.attempts, test: false };
@@ -252,13 +264,11 @@ export function createNotifier(options: NotifierOptions): Notifier {
       });
       return;
     }
-    const category = EMAIL_TEMPLATE_CATEGORY[template];
+    // Only admin templates have no category, and their payloads name a recipient (handled above).
+    const category = EMAIL_TEMPLATE_CATEGORY[template] as NotificationCategory;
     const required = categoryInfo(category).required;
     // Logged as given when it is an address; a bad one is logged as none (the failure line says why).
-    const to =
-      typeof recipient.address === 'string' && recipient.address.length <= 254 && ADDRESS.test(recipient.address)
-        ? recipient.address
-        : null;
+    const to = isAddress(recipient.address) ? recipient.address : null;
     if (!required && !(await store.getNotificationPreferences(customerId)).categories[category]) {
       await log({
         ...line,
@@ -277,6 +287,24 @@ export function createNotifier(options: NotifierOptions): Notifier {
       const locale = recipient.locale === undefined ? defaultLocale : checkLocale(recipient.locale, 'recipient.locale');
       const named = { ...data, customerName: data.customerName ?? address.name } as EmailTemplateData[typeof template];
       return compose(template, named, address, locale, required ? null : await unsubscribeUrl(customerId, category), key);
+    });
+  }
+
+  /**
+   * An admin mail (a scheduled report): no customer, so no recipient lookup and no preference; the
+   * payload names the address. The attachment is rendered now, from the report the run stored.
+   */
+  async function sendAdminMessage(message: OutboxMessage, payload: EmailSendPayload, admin: AdminMailPayload): Promise<void> {
+    const { template, key } = payload;
+    const data = payload.data as EmailTemplateData[AdminEmailTemplateId];
+    if (await alreadyHandled(message, null, template, key)) return;
+    const line = { dedupeKey: key, customerId: null, template, attempt: message.attempts, test: false, to: admin.to.address };
+    await deliver(line, async () => {
+      const locale = admin.locale ?? defaultLocale;
+      const base = `${data.reportId}-${data.from.toISOString().slice(0, 10)}`;
+      const files =
+        admin.attach === 'none' || admin.report === null ? [] : await reportAttachments(admin.report, admin.attach, base, renderPdf);
+      return compose(template, data, admin.to, locale, null, key, files);
     });
   }
 
@@ -302,11 +330,16 @@ export function createNotifier(options: NotifierOptions): Notifier {
     return log({ ...line, ...outcome, subject, status: 'sent', error: null, messageId: sent.messageId });
   }
 
-  /** Enqueues without checks: the triggers build their data from the store. */
-  async function enqueue<T extends EmailTemplateId>(template: T, data: EmailTemplateData[T], key: string): Promise<boolean> {
+  /** Enqueues without checks: the triggers and report runs build their data from the store. */
+  async function enqueue<T extends EmailTemplateId>(
+    template: T,
+    data: EmailTemplateData[T],
+    key: string,
+    admin?: AdminMailPayload,
+  ): Promise<boolean> {
     const row = await store.enqueueOutbox({
       topic: EMAIL_SEND_TOPIC,
-      payload: encodeEmailPayload({ template, data, key }),
+      payload: encodeEmailPayload({ template, data, key, ...(admin ? { admin } : {}) }),
       dedupeKey: `email:${key}`,
       at: clock.now(),
     });
@@ -323,13 +356,35 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
   const thresholdPercent = formatDecimal(BigInt(thresholdBps), 2);
 
+  /** One run of a schedule: the period before `slot`, read once, one mail per recipient under its own key. */
+  async function sendReport(reportId: string, slot: Date): Promise<number> {
+    const schedule = schedules.find((candidate) => candidate.id === reportId);
+    if (!schedule) throw new TallyError('NOT_FOUND', `No scheduled report "${String(reportId)}"`, { details: { reportId } });
+    const period = reportPeriod(schedule.cadence, slot);
+    const { data, report } = await readAnalyticsReport(tally, schedule, period, clock.now());
+    let enqueued = 0;
+    for (const to of schedule.to) {
+      // The period, not the slot: a retry, a second instance or a moved cron of the same period sends nothing new.
+      const key = `report:${schedule.id}:${period.from.toISOString()}:${to.address.toLowerCase()}`;
+      const admin: AdminMailPayload = {
+        to,
+        locale: schedule.locale,
+        attach: schedule.attach,
+        report: schedule.attach === 'none' ? null : report,
+      };
+      if (await enqueue('analytics_report', { ...data, recipientName: to.name }, key, admin)) enqueued++;
+    }
+    return enqueued;
+  }
+
   return {
     handlers: { ...triggers.handlers, [EMAIL_SEND_TOPIC]: sendMessage },
 
     templates(): EmailTemplateInfo[] {
       return EMAIL_TEMPLATES.map((id) => {
         const category = EMAIL_TEMPLATE_CATEGORY[id];
-        return { id, category, required: categoryInfo(category).required, description: TEMPLATE_DESCRIPTIONS[id](thresholdPercent) };
+        const required = category !== null && categoryInfo(category).required;
+        return { id, category, required, description: TEMPLATE_DESCRIPTIONS[id](thresholdPercent) };
       });
     },
 
@@ -352,7 +407,15 @@ export function createNotifier(options: NotifierOptions): Notifier {
       // Unique per send: a test is never deduplicated against another one.
       const key = `test:${template}:${at.getTime()}:${Math.random().toString(36).slice(2, 10)}`;
       const line = { dedupeKey: key, customerId: null, template, attempt: 1, test: true, to: address.address };
-      return deliver(line, () => compose(template, emailSample(template), address, locale, linkWith(SAMPLE_TOKEN), key));
+      return deliver(line, async () => {
+        if (!isAdminEmailTemplate(template)) return compose(template, emailSample(template), address, locale, linkWith(SAMPLE_TOKEN), key);
+        // The report greets the test's recipient and carries the sample's PDF when there is a renderer, so the whole path is tried.
+        const sample = { ...emailSample(template), recipientName: address.name, attachment: renderPdf ? ('pdf' as const) : null };
+        const files = renderPdf
+          ? await reportAttachments(sampleAnalyticsReport(sample, at), 'pdf', `${sample.reportId}-sample`, renderPdf)
+          : [];
+        return compose(template, sample, address, locale, null, key, files);
+      });
     },
 
     deliveries: (query: EmailDeliveryQuery): Promise<Page<EmailDelivery>> => store.listEmailDeliveries(query),
@@ -371,8 +434,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
       return claim;
     },
 
-    async notify<T extends EmailTemplateId>(template: T, data: EmailTemplateData[T], dedupeKey: string): Promise<boolean> {
+    async notify<T extends CustomerEmailTemplateId>(template: T, data: EmailTemplateData[T], dedupeKey: string): Promise<boolean> {
       checkTemplate(template);
+      if (isAdminEmailTemplate(template)) throw invalid('template', `${template} goes to admins: schedule it with the reports option`);
       if (typeof dedupeKey !== 'string' || dedupeKey === '' || dedupeKey.length > MAX_MAIL_KEY || /[\s\0]/.test(dedupeKey)) {
         throw invalid('dedupeKey', `must be 1 to ${MAX_MAIL_KEY} characters without whitespace`);
       }
@@ -382,6 +446,18 @@ export function createNotifier(options: NotifierOptions): Notifier {
         throw new TallyError('NOT_FOUND', `Unknown customer "${customerId}"`, { details: { customerId } });
       }
       return enqueue(template, data, dedupeKey);
+    },
+
+    sendReport,
+
+    reportJobs(): ScheduledReportJob[] {
+      return schedules.map((schedule) => ({
+        name: `report:${schedule.id}`,
+        cron: schedule.cron,
+        run: async (slot: Date) => {
+          await sendReport(schedule.id, slot);
+        },
+      }));
     },
 
     async scanLowBalance(): Promise<number> {

@@ -953,6 +953,113 @@ test('recordUsageBatch: each item has its own result; a bad item fails alone; a 
   );
 });
 
+test('usage at its own time: each batch item is stored, expires buckets and counts caps at its `at`; a time after now is refused', async (h) => {
+  const at = (iso: string) => new Date(iso);
+  h.clock.set('2026-10-31T22:00:00Z');
+  await customers(h, { ann: 'starter', bob: 'starter', cy: 'starter', dee: 'starter' });
+  // ann's allowance runs out at 01:00, between her two calls; cy's coupon at midnight, before hers.
+  await grant(h, 'ann', 'allowance', credits(10n), at('2026-11-01T01:00:00Z'));
+  for (const customerId of ['bob', 'cy', 'dee']) await grant(h, customerId, 'purchased', credits(100n));
+  await grant(h, 'cy', 'coupon', credits(5n), at('2026-11-01T00:00:00Z'));
+  await h.tally.spendCaps.set({ customerId: 'dee', dailyMicros: credits(50n) });
+  h.clock.set('2026-11-01T03:00:00Z');
+  const now = h.clock.now();
+
+  // Nothing falls due between a customer's calls and nobody is capped: the SQL stores' set-based path.
+  const plain = [
+    { customerId: 'bob', amountMicros: credits(1n), idempotencyKey: key('at'), at: at('2026-10-31T22:30:00Z') },
+    { customerId: 'cy', amountMicros: credits(1n), idempotencyKey: key('at'), at: at('2026-11-01T02:59:59.999Z') },
+    { customerId: 'bob', amountMicros: credits(2n), idempotencyKey: key('at'), at: at('2026-11-01T00:15:00Z') },
+    { customerId: 'cy', amountMicros: credits(2n), idempotencyKey: key('at') },
+  ];
+  // An expiry between two items of one customer, and a capped customer across midnight and a month end.
+  const mixed = [
+    { customerId: 'ann', amountMicros: credits(1n), idempotencyKey: key('at'), at: at('2026-11-01T00:30:00Z') },
+    { customerId: 'dee', amountMicros: credits(4n), idempotencyKey: key('at'), at: at('2026-10-31T23:00:00Z') },
+    { customerId: 'ann', amountMicros: credits(3n), idempotencyKey: key('at'), at: at('2026-11-01T02:00:00Z') },
+    { customerId: 'dee', amountMicros: credits(5n), idempotencyKey: key('at'), at: at('2026-11-01T02:00:00Z') },
+  ];
+  for (const batch of [plain, mixed]) {
+    const results = await h.tally.recordUsageBatch(batch);
+    const stored = await allEntries(h.store, { kinds: ['usage'] });
+    for (const [index, result] of results.entries()) {
+      if (!result.ok) throw new ConformanceFailure(`item ${index}: ${result.code} ${result.message}`);
+      const expectedAt = batch[index]?.at ?? now;
+      expectEqual(
+        result.result.entries.map((e) => e.createdAt),
+        result.result.entries.map(() => expectedAt),
+        `item ${index}: the entries it returned are at its time`,
+      );
+      expectEqual(
+        stored.filter((e) => e.operationId === result.result.operationId).map((e) => e.createdAt),
+        result.result.entries.map(() => expectedAt),
+        `item ${index}: the entries stored are at its time`,
+      );
+    }
+  }
+  expectEqual(
+    (await allEntries(h.store, { customerId: 'ann' })).reverse().map((e) => ({ ...line(e), bucketId: null, at: e.createdAt })),
+    [
+      { ...expected('grant', 'system:grants', 'customer:ann', credits(10n), null, credits(10n)), at: at('2026-10-31T22:00:00Z') },
+      { ...expected('usage', 'customer:ann', 'system:revenue', credits(1n), null, -credits(1n)), at: at('2026-11-01T00:30:00Z') },
+      { ...expected('expire', 'customer:ann', 'system:expired', credits(9n), null, -credits(9n)), at: at('2026-11-01T02:00:00Z') },
+      { ...expected('usage', 'debt:ann', 'system:revenue', credits(3n)), at: at('2026-11-01T02:00:00Z') },
+    ],
+    'the allowance served the call before it ran out, and expired at the next call',
+  );
+  expectEqual(
+    (await allEntries(h.store, { customerId: 'cy' })).reverse().map((e) => ({ kind: e.kind, amount: e.amountMicros, at: e.createdAt })),
+    [
+      { kind: 'grant', amount: credits(100n), at: at('2026-10-31T22:00:00Z') },
+      { kind: 'grant', amount: credits(5n), at: at('2026-10-31T22:00:00Z') },
+      { kind: 'expire', amount: credits(5n), at: at('2026-11-01T02:59:59.999Z') },
+      { kind: 'usage', amount: credits(1n), at: at('2026-11-01T02:59:59.999Z') },
+      { kind: 'usage', amount: credits(2n), at: now },
+    ],
+    'the coupon that ran out before her first call expired at that call',
+  );
+  const [dee] = await capUsage(h, 'dee');
+  expectEqual(
+    { today: dee?.today, month: dee?.month },
+    { today: credits(5n), month: credits(5n) },
+    "October's call counts in neither window of today",
+  );
+
+  // A retry replays the first result whatever its time: the time is not part of the request.
+  const first = plain[0] as (typeof plain)[number];
+  const retried = await h.tally.recordUsage({ ...first, at: at('2026-11-01T01:00:00Z') });
+  expectEqual({ replayed: retried.replayed, at: retried.entries[0]?.createdAt }, { replayed: true, at: first.at }, 'a retry');
+
+  const before = await observe(h, ['ann', 'bob', 'cy', 'dee']);
+  const later = new Date(now.getTime() + 1);
+  await expectError(
+    () => h.tally.recordUsage({ customerId: 'bob', amountMicros: 1n, idempotencyKey: key('future'), at: later }),
+    'VALIDATION',
+    'usage after now',
+  );
+  await expectError(
+    () =>
+      h.tally.recordUsageBatch([
+        { customerId: 'bob', amountMicros: 1n, idempotencyKey: key('future'), at: now },
+        { customerId: 'cy', amountMicros: 1n, idempotencyKey: key('future'), at: later },
+      ]),
+    'VALIDATION',
+    'a batch with an item after now',
+  );
+  await expectError(
+    () => h.tally.recordUsage({ customerId: 'bob', amountMicros: 1n, idempotencyKey: key('bad'), at: new Date(Number.NaN) }),
+    'VALIDATION',
+    'an invalid date',
+  );
+  await expectError(
+    () => h.tally.spend({ customerId: 'bob', amountMicros: 1n, idempotencyKey: key('spend'), at: at('2026-11-01T01:00:00Z') }),
+    'VALIDATION',
+    'a spend happens now',
+  );
+  await expectUnchanged(h, ['ann', 'bob', 'cy', 'dee'], before, 'refused times');
+  await expectCleanAudit(h, 'usage at its own time');
+});
+
 test('listEntries pages newest first with a cursor, without overlaps', async (h) => {
   await customers(h, { wes: 'starter', xena: 'starter' });
   const ids: string[] = [];

@@ -5,22 +5,25 @@
  */
 import { TallyError } from '../errors/index.js';
 import type { TallyStore } from '../ledger/types.js';
-import type {
-  EmailRenderContext,
-  EmailRenderer,
-  EmailSendResult,
-  EmailTemplateData,
-  EmailTemplateId,
-  EmailTransport,
-  OutgoingEmail,
-  RenderedEmail,
+import {
+  type AdminEmailTemplateId,
+  type EmailDataBase,
+  type EmailRenderContext,
+  type EmailRenderer,
+  type EmailSendResult,
+  type EmailTemplateData,
+  type EmailTemplateId,
+  type EmailTransport,
+  isAdminEmailTemplate,
+  type OutgoingEmail,
+  type RenderedEmail,
 } from '../notifications/email.js';
 import { escapeHtml } from '../notifications/html.js';
 import { formatCredits } from '../units/credits.js';
 import { formatDecimal } from '../units/decimal.js';
 import { formatMoney } from '../units/money.js';
 
-/** A transport for tests: records every mail it accepts, and can be told to fail. */
+/** A transport for tests: records every mail it accepts (attachments included), and can be told to fail. */
 export interface MemoryEmailTransport extends EmailTransport {
   /** Every mail accepted, oldest first (copies: changing them changes nothing). */
   readonly sent: readonly OutgoingEmail[];
@@ -84,6 +87,51 @@ function str(value: unknown, field: string): string {
   return value;
 }
 
+function count(value: unknown, field: string): number {
+  if (!Number.isSafeInteger(value)) throw bad(field, 'must be a whole number');
+  return value as number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Basis points as an exact percentage, `n/a` for a ratio without a denominator. */
+const percent = (bps: unknown, field: string) => (bps === null ? 'n/a' : `${formatDecimal(BigInt(count(bps, field)), 2)} %`);
+
+/** Nano-USD with every digit that matters: the test renderer shows amounts exactly. */
+const usd = (nano: unknown, field: string) => `USD ${formatDecimal(big(nano, field), 9, { minFractionDigits: 2 })}`;
+
+/** The admin report's lines: every headline number, exactly. */
+function reportContent(
+  d: EmailTemplateData['analytics_report'],
+  product: string,
+  money: (value: unknown, field: string) => string,
+  credits: (value: unknown, field: string) => string,
+): { subject: string; lines: string[] } {
+  const from = day(d.from, 'from');
+  day(d.to, 'to');
+  const last = day(new Date(d.to.getTime() - DAY_MS), 'to');
+  const period = from === last ? from : `${from} to ${last}`;
+  const m = d.mrr;
+  const net = big(m.net, 'mrr.net');
+  const lines = [
+    `MRR ${money(m.atEnd, 'mrr.atEnd')} at the end, ${net > 0n ? '+' : ''}${money(net, 'mrr.net')} (${percent(m.growthBps, 'mrr.growthBps')}) from ${money(m.atStart, 'mrr.atStart')}.`,
+    `New ${money(m.new, 'mrr.new')}, expansion ${money(m.expansion, 'mrr.expansion')}, reactivation ${money(m.reactivation, 'mrr.reactivation')}, contraction ${money(m.contraction, 'mrr.contraction')}, churn ${money(m.churn, 'mrr.churn')}.`,
+    `${count(d.customers.signUps, 'customers.signUps')} sign-ups, ${count(d.customers.active, 'customers.active')} active customers, ${count(d.customers.total, 'customers.total')} in total.`,
+    `${count(d.calls, 'calls')} calls, ${big(d.tokens, 'tokens')} tokens, ${credits(d.creditsChargedMicros, 'creditsChargedMicros')} credits charged.`,
+    `Revenue ${usd(d.revenueNanoUsd, 'revenueNanoUsd')}, provider cost ${usd(d.costNanoUsd, 'costNanoUsd')}, margin ${usd(d.marginNanoUsd, 'marginNanoUsd')} (${percent(d.marginBps, 'marginBps')}).`,
+  ];
+  if (!Array.isArray(d.topCustomers)) throw bad('topCustomers', 'must be an array');
+  if (d.topCustomers.length === 0) lines.push('No customer was charged credits.');
+  d.topCustomers.forEach((c, index) => {
+    lines.push(
+      `${index + 1}. ${str(c.customerId, 'topCustomers.customerId')} (${str(c.tier, 'topCustomers.tier')}): ${credits(c.creditsMicros, 'topCustomers.creditsMicros')} credits, ${count(c.calls, 'topCustomers.calls')} calls.`,
+    );
+  });
+  if (d.attachment !== null) lines.push(`The full report is attached (${d.attachment === 'pdf' ? 'PDF' : 'CSV'}).`);
+  if (d.dashboardUrl !== null) lines.push(`Dashboard: ${str(d.dashboardUrl, 'dashboardUrl')}`);
+  return { subject: `${product} ${str(d.cadence, 'cadence')} report: ${period}`, lines };
+}
+
 /** Subject and body lines of one template, in plain English. */
 function contentOf(
   template: EmailTemplateId,
@@ -96,6 +144,10 @@ function contentOf(
   const money = (value: unknown, currency: unknown, field: string) =>
     formatMoney({ currency: str(currency, 'currency'), amount: big(value, field) }, locale);
   switch (template) {
+    case 'analytics_report': {
+      const d = data as EmailTemplateData['analytics_report'];
+      return reportContent(d, product, (value, field) => money(value, d.currency, field), credits);
+    }
     case 'welcome': {
       const d = data as EmailTemplateData['welcome'];
       const allowance =
@@ -182,14 +234,18 @@ export function createTextEmailRenderer(): EmailRenderer {
   ): Promise<RenderedEmail> => {
     if (typeof data !== 'object' || data === null) throw bad('data', 'must be an object');
     const { subject, lines } = contentOf(template, data, context);
-    const greeting = data.customerName ? `Hi ${data.customerName},` : 'Hi,';
+    const admin = isAdminEmailTemplate(template);
+    const name = admin ? (data as EmailTemplateData[AdminEmailTemplateId]).recipientName : (data as EmailDataBase).customerName;
+    const greeting = name ? `Hi ${name},` : 'Hi,';
     const footer: string[] = [];
+    if (admin) footer.push(`You receive this report because your address is on ${context.brand.productName}'s report list.`);
     if (context.unsubscribeUrl !== null) footer.push(`Unsubscribe: ${context.unsubscribeUrl}`);
     if (context.requiredReason !== null) footer.push(context.requiredReason);
     footer.push(context.brand.footerAddress);
     const text = [greeting, '', ...lines, '', '--', ...footer].join('\n');
     const paragraphs = [greeting, ...lines].map((line) => `<p>${escapeHtml(line)}</p>`).join('');
     const footerHtml = [
+      admin ? escapeHtml(footer[0] as string) : null,
       context.unsubscribeUrl !== null ? `<a href="${escapeHtml(context.unsubscribeUrl)}">Unsubscribe</a>` : null,
       context.requiredReason !== null ? escapeHtml(context.requiredReason) : null,
       escapeHtml(context.brand.footerAddress),

@@ -36,6 +36,7 @@ const SAMPLES = {
     }),
   },
   paymentFailed: { template: 'payment_failed', data: () => emailSample('payment_failed') },
+  analyticsReport: { template: 'analytics_report', data: () => emailSample('analytics_report') },
 } satisfies Record<string, { template: EmailTemplateId; data: () => EmailTemplateData[EmailTemplateId] }>;
 
 type SampleName = keyof typeof SAMPLES;
@@ -153,6 +154,7 @@ const LABELS: Record<SampleName, string> = {
   tierDowngradeScheduled: 'Tier downgrade (scheduled)',
   tierDowngradeEffective: 'Tier downgrade (effective)',
   paymentFailed: 'Payment failed',
+  analyticsReport: 'Analytics report (to admins)',
 };
 
 const meta = {
@@ -174,7 +176,7 @@ const meta = {
   parameters: {
     docs: {
       description: {
-        component: `The seven notification mails of \`@tally/react/emails\`, rendered by \`renderTallyEmail\` with core's sample data
+        component: `The notification mails of \`@tally/react/emails\` (seven to customers, the scheduled report to admins), rendered by \`renderTallyEmail\` with core's sample data
 and brand: the subject, the HTML at 600 px and the plain text, both from one React element. Amounts come from bigint micros
 and cents; dates are in UTC.
 
@@ -201,6 +203,8 @@ export const TierUpgraded: Story = { args: { sample: 'tierUpgraded' } };
 export const TierDowngradeScheduled: Story = { args: { sample: 'tierDowngradeScheduled' } };
 export const TierDowngradeEffective: Story = { args: { sample: 'tierDowngradeEffective' } };
 export const PaymentFailed: Story = { args: { sample: 'paymentFailed' } };
+export const AnalyticsReport: Story = { args: { sample: 'analyticsReport' } };
+export const AnalyticsReportGerman: Story = { name: 'Analytics report (de)', args: { sample: 'analyticsReport', locale: 'de' } };
 
 /** The plain-text version, reached with the keyboard the way the tabs pattern works. */
 export const PaymentFailedPlainText: Story = {

@@ -16,9 +16,13 @@ export interface EmailView {
   brand: EmailBrand;
   messages: EmailMessages;
   format: EmailFormat;
-  category: NotificationCategory;
+  /** `admin`: a mail to the app's admins (a scheduled report), which no customer category governs. */
+  audience: 'customer' | 'admin';
+  /** Null for an admin mail. */
+  category: NotificationCategory | null;
   unsubscribeUrl: string | null;
   requiredReason: string | null;
+  /** The name to greet: the customer's, or an admin recipient's. */
   customerName: string | null;
 }
 
@@ -26,6 +30,12 @@ export interface EmailView {
 export interface EmailFact {
   label: string;
   value: string;
+}
+
+/** A titled summary table, under the first one (a report has several). */
+export interface EmailFactGroup {
+  heading: string;
+  facts: EmailFact[];
 }
 
 export interface EmailLayoutProps {
@@ -36,8 +46,14 @@ export interface EmailLayoutProps {
   /** Sentences, one paragraph each; the first is the inbox preview text. */
   paragraphs: string[];
   facts?: EmailFact[];
-  /** The button's label; shown when the brand has a dashboard URL. */
+  /** More summary tables, each under its heading, after `facts` and `notes`. */
+  factGroups?: EmailFactGroup[];
+  /** Sentences after the summary tables. */
+  notes?: string[];
+  /** The button's label; shown when there is a link (`ctaHref`, else the brand's dashboard URL). */
   cta?: string;
+  /** Where the button goes; default the brand's dashboard URL. */
+  ctaHref?: string | null;
   /** The mail shows dates: say they are UTC. */
   showsDates?: boolean;
 }
@@ -71,6 +87,7 @@ const factCell: CSSProperties = {
   verticalAlign: 'top',
 };
 const footerLink: CSSProperties = { color: MUTED, textDecoration: 'underline' };
+const groupHeading: CSSProperties = { ...paragraph, fontSize: '18px', lineHeight: '26px', fontWeight: 700, margin: '8px 0 8px' };
 
 function Header({ brand }: { brand: EmailBrand }) {
   return (
@@ -103,14 +120,14 @@ function Facts({ facts }: { facts: EmailFact[] }) {
 }
 
 /** 16 px text with 14 px above and below: 47 px tall, over the 44 px a finger needs. */
-function CallToAction({ brand, label }: { brand: EmailBrand; label: string }) {
-  if (!brand.dashboardUrl) return null;
+function CallToAction({ brand, href, label }: { brand: EmailBrand; href: string | null; label: string }) {
+  if (!href) return null;
   return (
     <Section style={{ margin: '8px 0 24px' }}>
       <Row>
         <Column>
           <Button
-            href={brand.dashboardUrl}
+            href={href}
             style={{
               backgroundColor: brand.primaryColor,
               color: brand.primaryTextColor,
@@ -144,8 +161,10 @@ function Footer({ view }: { view: EmailView }) {
               </Link>
             </Text>
           ) : null}
-          <Text style={small}>{common.accountReason(brand.productName)}</Text>
-          {view.unsubscribeUrl ? (
+          <Text style={small}>
+            {view.audience === 'admin' ? common.adminReason(brand.productName) : common.accountReason(brand.productName)}
+          </Text>
+          {view.unsubscribeUrl && view.category ? (
             <Text style={small}>
               <Link href={view.unsubscribeUrl} style={footerLink}>
                 {common.unsubscribe[view.category]}
@@ -160,7 +179,7 @@ function Footer({ view }: { view: EmailView }) {
   );
 }
 
-export function EmailLayout({ view, subject, heading, paragraphs, facts, cta, showsDates }: EmailLayoutProps) {
+export function EmailLayout({ view, subject, heading, paragraphs, facts, factGroups, notes, cta, ctaHref, showsDates }: EmailLayoutProps) {
   const { brand, messages, format } = view;
   const common = messages.common;
   return (
@@ -186,7 +205,20 @@ export function EmailLayout({ view, subject, heading, paragraphs, facts, cta, sh
                   </Text>
                 ))}
                 {facts?.length ? <Facts facts={facts} /> : null}
-                {cta ? <CallToAction brand={brand} label={cta} /> : null}
+                {factGroups?.map((group) => (
+                  <Section key={group.heading}>
+                    <Heading as="h2" style={groupHeading}>
+                      {group.heading}
+                    </Heading>
+                    {group.facts.length ? <Facts facts={group.facts} /> : null}
+                  </Section>
+                ))}
+                {notes?.map((sentence) => (
+                  <Text key={sentence} style={paragraph}>
+                    {sentence}
+                  </Text>
+                ))}
+                {cta ? <CallToAction brand={brand} href={ctaHref === undefined ? brand.dashboardUrl : ctaHref} label={cta} /> : null}
                 <Text style={{ ...paragraph, margin: 0 }}>
                   {common.signOffLead}
                   <br />

@@ -1,4 +1,4 @@
-import { formatCredits, formatDecimal, formatMoney, MICROS_PER_CREDIT } from '@tally/core';
+import { divideRoundHalfUp, formatCredits, formatDecimal, formatMoney, MICROS_PER_CREDIT } from '@tally/core';
 import type { EmailMessages } from './messages.js';
 
 /** Message sets by BCP 47 tag (canonical case, e.g. `de`, `de-AT`); each is complete. */
@@ -36,14 +36,22 @@ export interface EmailFormat {
   date(date: Date): string;
   /** Two dates in UTC as one range: `November 1 – December 1, 2026`. */
   dateRange(start: Date, end: Date): string;
+  /** A month in UTC: `October 2026`, `Oktober 2026`. */
+  month(date: Date): string;
+  /** Nano-USD to the cent (half away from zero): `$8,412.35`. */
+  usd(nanoUsd: bigint): string;
   /** Basis points as a percentage, exactly: 2500 → `25%`, 1250 → `12.5%`. */
   percent(bps: number): string;
-  /** A whole number: 1200 → `1,200`. */
-  count(value: number): string;
+  /** A whole number, exactly also beyond 2^53: 1200 → `1,200`. */
+  count(value: number | bigint): string;
 }
+
+/** Nano-USD per cent. */
+const NANO_PER_CENT = 10_000_000n;
 
 export function emailFormat({ locale, messages }: ResolvedLocale): EmailFormat {
   const dates = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' });
+  const months = new Intl.DateTimeFormat(locale, { month: 'long', year: 'numeric', timeZone: 'UTC' });
   const integers = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
   const percents = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 });
   const credits = (micros: bigint) => {
@@ -58,6 +66,8 @@ export function emailFormat({ locale, messages }: ResolvedLocale): EmailFormat {
     money: (amount, currency) => formatMoney({ amount, currency }, locale),
     date: (date) => dates.format(date),
     dateRange: (start, end) => dates.formatRange(start, end),
+    month: (date) => months.format(date),
+    usd: (nanoUsd) => formatMoney({ amount: divideRoundHalfUp(nanoUsd, NANO_PER_CENT), currency: 'USD' }, locale),
     // 2500 bps is the exact decimal "0.25"; Intl formats decimal strings without a float.
     percent: (bps) => percents.format(formatDecimal(BigInt(bps), 4) as unknown as number),
     count: (value) => integers.format(value),

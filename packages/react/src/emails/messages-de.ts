@@ -1,5 +1,9 @@
 import type { EmailMessages } from './messages.js';
 
+const REPORT_NAMES = { daily: 'Tagesbericht', weekly: 'Wochenbericht', monthly: 'Monatsbericht' } as const;
+/** How the intro names the period: „für den 25. November 2026“, „für die Woche 16.–22. November 2026“, „für Oktober 2026“. */
+const PERIOD_NAMES = { daily: 'den ', weekly: 'die Woche ', monthly: '' } as const;
+
 const invoices = (periods: number, text: string) => (periods === 1 ? 'Ihre nächste Rechnung' : `Ihre nächsten ${text} Rechnungen`);
 
 /** German, formal address ("Sie"). */
@@ -14,6 +18,7 @@ export const de: EmailMessages = {
     datesInUtc: 'Alle Daten sind in UTC angegeben.',
     support: 'Fragen? Schreiben Sie uns an',
     accountReason: (product) => `Sie erhalten diese E-Mail, weil Sie ein Konto bei ${product} haben.`,
+    adminReason: (product) => `Sie erhalten diesen Bericht, weil Ihre Adresse in der Empfängerliste der Berichte von ${product} steht.`,
     unsubscribe: {
       welcome: 'Willkommens-E-Mails abbestellen',
       low_balance: 'E-Mails zu niedrigem Guthaben abbestellen',
@@ -110,5 +115,48 @@ export const de: EmailMessages = {
     noRetry: 'Wir versuchen es nicht automatisch erneut.',
     advice: 'Bitte aktualisieren Sie Ihre Zahlungsmethode, damit Ihr Zugang erhalten bleibt.',
     cta: 'Zahlungsmethode aktualisieren',
+  },
+  analyticsReport: {
+    subject: ({ product, cadence, period }) => `${product}-${REPORT_NAMES[cadence]}: ${period}`,
+    heading: ({ cadence }) => `Ihr ${REPORT_NAMES[cadence]}`,
+    intro: ({ product, cadence, period }) => `Hier sind die Zahlen von ${product} für ${PERIOD_NAMES[cadence]}${period}.`,
+    mrr: ({ mrr, change, growth }) => `Der MRR lag am Ende des Zeitraums bei ${mrr} (${change}${growth === null ? '' : `, ${growth}`}).`,
+    usage: ({ calls, callCount, credits, active, activeCount }) =>
+      `${calls} ${callCount === 1 ? 'Aufruf hat' : 'Aufrufe haben'} ${credits} verbraucht; ${active} ${activeCount === 1 ? 'Kunde war' : 'Kunden waren'} aktiv.`,
+    margin: ({ revenue, cost, margin, percent }) =>
+      `Dem Umsatz von ${revenue} standen ${cost} Anbieterkosten gegenüber: eine Marge von ${margin}${percent === null ? '' : ` (${percent})`}.`,
+    attachment: ({ format }) =>
+      format === 'pdf'
+        ? 'Den vollständigen Bericht finden Sie im Anhang als PDF.'
+        : 'Den vollständigen Bericht finden Sie im Anhang als CSV-Dateien, eine pro Tabelle.',
+    noTopCustomers: 'In diesem Zeitraum wurden keinem Kunden Credits berechnet.',
+    sections: {
+      mrr: 'Monatlich wiederkehrender Umsatz (MRR)',
+      customers: 'Kunden',
+      usage: 'Nutzung und Marge',
+      topCustomers: (count) => (count === 1 ? 'Der Kunde mit den meisten Credits' : `Die ${count} Kunden mit den meisten Credits`),
+    },
+    facts: {
+      mrrAtEnd: 'MRR am Ende',
+      mrrAtStart: 'MRR am Anfang',
+      netChange: 'Nettoveränderung',
+      new: 'Neu',
+      expansion: 'Erweiterung',
+      reactivation: 'Reaktivierung',
+      contraction: 'Verkleinerung',
+      churn: 'Abwanderung',
+      signUps: 'Neuanmeldungen',
+      activeCustomers: 'Aktive Kunden',
+      totalCustomers: 'Kunden insgesamt',
+      calls: 'Aufrufe',
+      tokens: 'Tokens',
+      creditsCharged: 'Berechnete Credits',
+      revenue: 'Umsatz',
+      providerCost: 'Anbieterkosten',
+      margin: 'Marge',
+    },
+    topCustomer: ({ credits, calls, callCount }) => `${credits} · ${calls} ${callCount === 1 ? 'Aufruf' : 'Aufrufe'}`,
+    topCustomerLabel: ({ rank, customerId, tier }) => `${rank}. ${customerId} (${tier})`,
+    cta: 'Dashboard öffnen',
   },
 };

@@ -1,4 +1,4 @@
-import type { NotificationCategory } from '@tally/core';
+import type { NotificationCategory, ReportCadence } from '@tally/core';
 
 /**
  * Every string the email templates show, for one language. Sentences are functions of values that are
@@ -43,6 +43,8 @@ export interface CommonEmailMessages {
   /** Before the support address link. */
   support: string;
   accountReason(product: string): string;
+  /** The footer of an admin mail (a scheduled report): why this address gets it, in place of `accountReason`. */
+  adminReason(product: string): string;
   /** The footer's unsubscribe link text, per category. */
   unsubscribe: Record<NotificationCategory, string>;
   /** For a mail that cannot be turned off; `reason` is the context's `requiredReason`. */
@@ -116,6 +118,52 @@ export interface PaymentFailedEmailMessages {
   cta: string;
 }
 
+/** Labels of the report mail's fact tables. */
+export interface AnalyticsReportFactLabels {
+  mrrAtEnd: string;
+  mrrAtStart: string;
+  netChange: string;
+  new: string;
+  expansion: string;
+  reactivation: string;
+  contraction: string;
+  churn: string;
+  signUps: string;
+  activeCustomers: string;
+  totalCustomers: string;
+  calls: string;
+  tokens: string;
+  creditsCharged: string;
+  revenue: string;
+  providerCost: string;
+  margin: string;
+}
+
+/**
+ * The scheduled analytics report to admins. `period` is already formatted: one date (daily), a date
+ * range (weekly) or a month and year (monthly). Signed amounts and percentages come with their sign.
+ */
+export interface AnalyticsReportEmailMessages {
+  subject(v: { product: string; cadence: ReportCadence; period: string }): string;
+  heading(v: { cadence: ReportCadence; period: string }): string;
+  intro(v: { product: string; cadence: ReportCadence; period: string }): string;
+  /** `growth` is null when there was no MRR at the start to compare with. */
+  mrr(v: { mrr: string; change: string; growth: string | null }): string;
+  /** `calls` and `active` are formatted counts; `callCount` and `activeCount` decide the plural. */
+  usage(v: { calls: string; callCount: number; credits: string; active: string; activeCount: number }): string;
+  /** `percent` is null when there was no revenue. */
+  margin(v: { revenue: string; cost: string; margin: string; percent: string | null }): string;
+  attachment(v: { format: 'pdf' | 'csv' }): string;
+  noTopCustomers: string;
+  sections: { mrr: string; customers: string; usage: string; topCustomers(count: number): string };
+  facts: AnalyticsReportFactLabels;
+  /** A top customer's line: `1,250 credits · 21,400 calls`. */
+  topCustomer(v: { credits: string; calls: string; callCount: number }): string;
+  /** The top customer's label: rank, id and tier. */
+  topCustomerLabel(v: { rank: number; customerId: string; tier: string }): string;
+  cta: string;
+}
+
 export interface EmailMessages {
   common: CommonEmailMessages;
   welcome: WelcomeEmailMessages;
@@ -125,6 +173,7 @@ export interface EmailMessages {
   tierUpgraded: TierChangeEmailMessages;
   tierDowngraded: TierChangeEmailMessages;
   paymentFailed: PaymentFailedEmailMessages;
+  analyticsReport: AnalyticsReportEmailMessages;
 }
 
 const invoices = (periods: number, text: string) => (periods === 1 ? 'your next invoice' : `your next ${text} invoices`);
@@ -141,6 +190,7 @@ export const en: EmailMessages = {
     datesInUtc: 'Dates are given in UTC.',
     support: 'Questions? Write to us at',
     accountReason: (product) => `You receive this email because you have a ${product} account.`,
+    adminReason: (product) => `You receive this report because your address is on ${product}'s list of report recipients.`,
     unsubscribe: {
       welcome: 'Unsubscribe from welcome emails',
       low_balance: 'Unsubscribe from low-balance emails',
@@ -235,5 +285,46 @@ export const en: EmailMessages = {
     noRetry: 'We will not try again automatically.',
     advice: 'Please update your payment method to keep your access.',
     cta: 'Update payment method',
+  },
+  analyticsReport: {
+    subject: ({ product, cadence, period }) => `${product} ${cadence} report: ${period}`,
+    heading: ({ cadence }) => `Your ${cadence} report`,
+    intro: ({ product, period }) => `Here are ${product}'s numbers for ${period}.`,
+    mrr: ({ mrr, change, growth }) => `MRR ended the period at ${mrr} (${change}${growth === null ? '' : `, ${growth}`}).`,
+    usage: ({ calls, callCount, credits, active, activeCount }) =>
+      `${calls} ${callCount === 1 ? 'call' : 'calls'} charged ${credits}; ${active} ${activeCount === 1 ? 'customer was' : 'customers were'} active.`,
+    margin: ({ revenue, cost, margin, percent }) =>
+      `Revenue was ${revenue} against ${cost} of provider cost: a margin of ${margin}${percent === null ? '' : ` (${percent})`}.`,
+    attachment: ({ format }) =>
+      format === 'pdf' ? 'The full report is attached as a PDF.' : 'The full report is attached as CSV files, one per table.',
+    noTopCustomers: 'No customer was charged credits in this period.',
+    sections: {
+      mrr: 'Monthly recurring revenue',
+      customers: 'Customers',
+      usage: 'Usage and margin',
+      topCustomers: (count) => (count === 1 ? 'Top customer by credits' : `Top ${count} customers by credits`),
+    },
+    facts: {
+      mrrAtEnd: 'MRR at the end',
+      mrrAtStart: 'MRR at the start',
+      netChange: 'Net change',
+      new: 'New',
+      expansion: 'Expansion',
+      reactivation: 'Reactivation',
+      contraction: 'Contraction',
+      churn: 'Churn',
+      signUps: 'Sign-ups',
+      activeCustomers: 'Active customers',
+      totalCustomers: 'Customers in total',
+      calls: 'Calls',
+      tokens: 'Tokens',
+      creditsCharged: 'Credits charged',
+      revenue: 'Revenue',
+      providerCost: 'Provider cost',
+      margin: 'Margin',
+    },
+    topCustomer: ({ credits, calls, callCount }) => `${credits} · ${calls} ${callCount === 1 ? 'call' : 'calls'}`,
+    topCustomerLabel: ({ rank, customerId, tier }) => `${rank}. ${customerId} (${tier})`,
+    cta: 'Open the dashboard',
   },
 };

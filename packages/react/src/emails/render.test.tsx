@@ -1,4 +1,11 @@
-import { EMAIL_TEMPLATES, type EmailTemplateData, type EmailTemplateId, emailSample, emailSamples, type RenderedEmail } from '@tally/core';
+import {
+  CUSTOMER_EMAIL_TEMPLATES,
+  type EmailTemplateData,
+  type EmailTemplateId,
+  emailSample,
+  emailSamples,
+  type RenderedEmail,
+} from '@tally/core';
 import { describe, expect, it } from 'vitest';
 import { createEmailRenderer, EMAIL_MESSAGES, renderTallyEmail } from './index.js';
 import { SAMPLE_UNSUBSCRIBE_URL, sampleContext } from './test-context.js';
@@ -22,6 +29,7 @@ async function renderSample<T extends EmailTemplateId>(template: T, data: EmailT
 
 // U+00A0: Intl puts a no-break space between a German amount and its currency sign or percent sign.
 const NBSP = '\u00a0';
+const THIN = '\u2009';
 
 describe('the seven templates, in English', () => {
   it('welcome: the plan and its allowance (1,000,000,000 micros = 1,000 credits)', async () => {
@@ -164,6 +172,115 @@ describe('the seven templates, in English', () => {
   });
 });
 
+describe('the analytics report to admins', () => {
+  it('weekly, English: every headline number exactly, the top customers, the attachment and the dashboard link', async () => {
+    const email = await renderSample('analytics_report');
+    // Intl puts thin spaces (U+2009) around the dash of a date range.
+    expect(email.subject).toBe(`Tally weekly report: November 16${THIN}–${THIN}22, 2026`);
+    expectInBoth(
+      email,
+      'Your weekly report',
+      'Hi Grace Hopper,',
+      `Here are Tally's numbers for November 16${THIN}–${THIN}22, 2026.`,
+      // 1,249,200 cents at the end, +14,700 cents, 119 bps of the start.
+      'MRR ended the period at $12,492.00 (+$147.00, +1.19%).',
+      '182,430 calls charged 8,412.35 credits; 318 customers were active.',
+      // Nano-USD to the cent: 8,412,350,000,000 → $8,412.35; 5,907,118,442,107 → $5,907.12; 2978 bps.
+      'Revenue was $8,412.35 against $5,907.12 of provider cost: a margin of $2,505.23 (29.78%).',
+      'Monthly recurring revenue',
+      'Net change',
+      '+$147.00 (+1.19%)',
+      'Top 5 customers by credits',
+      '1. cus_acme (enterprise)',
+      '1,250 credits · 21,400 calls',
+      // 305,125,000 micros, half up to 305.13.
+      '305.13 credits · 8,004 calls',
+      '412,906,118',
+      'The full report is attached as a PDF.',
+      "You receive this report because your address is on Tally's list of report recipients.",
+      'Dates are given in UTC.',
+    );
+    expect(email.text).toContain('Open the dashboard https://admin.example.com/analytics');
+    // Headings keep their case in the text part.
+    expect(email.text).toContain('\nMonthly recurring revenue\n');
+    // An admin mail: no unsubscribe link, no customer account sentence.
+    expect(email.html).not.toMatch(/unsubscribe/i);
+    expect(email.text).not.toMatch(/unsubscribe/i);
+    expect(email.text).not.toContain('because you have a Tally account');
+  });
+
+  it('daily and monthly periods, a fall, no revenue, no customers, no link, no attachment, beyond 2^53', async () => {
+    const big = 2n ** 60n + 1n;
+    const daily = await renderSample('analytics_report', {
+      ...emailSample('analytics_report'),
+      cadence: 'daily',
+      from: new Date('2026-11-25T00:00:00Z'),
+      to: new Date('2026-11-26T00:00:00Z'),
+      recipientName: null,
+      mrr: { ...emailSample('analytics_report').mrr, atStart: 0n, atEnd: 0n, net: 0n, growthBps: null },
+      calls: 1,
+      customers: { signUps: 0, active: 1, total: 3 },
+      creditsChargedMicros: 0n,
+      revenueNanoUsd: 0n,
+      costNanoUsd: 4_999_999n,
+      marginNanoUsd: -4_999_999n,
+      marginBps: null,
+      tokens: big,
+      topCustomers: [],
+      dashboardUrl: null,
+      attachment: null,
+    });
+    expect(daily.subject).toBe('Tally daily report: November 25, 2026');
+    expectInBoth(
+      daily,
+      'Hi,',
+      'MRR ended the period at $0.00 ($0.00).',
+      '1 call charged 0 credits; 1 customer was active.',
+      // 4,999,999 nano-USD is half a cent less a nano: rounds to $0.00 either way (half away from zero only at exactly half).
+      'Revenue was $0.00 against $0.00 of provider cost: a margin of $0.00.',
+      '1,152,921,504,606,846,977',
+      'No customer was charged credits in this period.',
+    );
+    expect(daily.text).not.toContain('attached');
+    expect(daily.html).not.toContain('Open the dashboard');
+    const monthly = await renderSample('analytics_report', {
+      ...emailSample('analytics_report'),
+      cadence: 'monthly',
+      from: new Date('2026-10-01T00:00:00Z'),
+      to: new Date('2026-11-01T00:00:00Z'),
+      mrr: { ...emailSample('analytics_report').mrr, atStart: 10_000n, atEnd: 7_500n, net: -2_500n, growthBps: -2500 },
+      attachment: 'csv',
+    });
+    expect(monthly.subject).toBe('Tally monthly report: October 2026');
+    expectInBoth(monthly, 'MRR ended the period at $75.00 (-$25.00, -25%).', 'The full report is attached as CSV files, one per table.');
+  });
+
+  it('German: words, numbers and the month', async () => {
+    const email = await renderSample('analytics_report', emailSample('analytics_report'), 'de');
+    expect(email.subject).toBe('Tally-Wochenbericht: 16.–22. November 2026');
+    expectInBoth(
+      email,
+      'Hier sind die Zahlen von Tally für die Woche 16.–22. November 2026.',
+      `Der MRR lag am Ende des Zeitraums bei 12.492,00${NBSP}$ (+147,00${NBSP}$, +1,19${NBSP}%).`,
+      '182.430 Aufrufe haben 8.412,35 Credits verbraucht; 318 Kunden waren aktiv.',
+      'Die 5 Kunden mit den meisten Credits',
+      'Den vollständigen Bericht finden Sie im Anhang als PDF.',
+      'Sie erhalten diesen Bericht, weil Ihre Adresse in der Empfängerliste der Berichte von Tally steht.',
+    );
+    const monthly = await renderSample(
+      'analytics_report',
+      {
+        ...emailSample('analytics_report'),
+        cadence: 'monthly',
+        from: new Date('2026-10-01T00:00:00Z'),
+        to: new Date('2026-11-01T00:00:00Z'),
+      },
+      'de',
+    );
+    expect(monthly.subject).toBe('Tally-Monatsbericht: Oktober 2026');
+  });
+});
+
 describe('the shared frame', () => {
   it('shows the brand: logo or name, colours on the button and header rule, footer address, support', async () => {
     const brand = {
@@ -197,7 +314,7 @@ describe('the shared frame', () => {
     expectInBoth(email, 'Tally Labs, 1 Example Street, Springfield 12345');
   });
 
-  it.for(EMAIL_TEMPLATES.filter((template) => template !== 'payment_failed'))(
+  it.for(CUSTOMER_EMAIL_TEMPLATES.filter((template) => template !== 'payment_failed'))(
     '%s: the footer links to its one-click unsubscribe',
     async (template) => {
       const email = await renderSample(template, emailSamples()[template]);

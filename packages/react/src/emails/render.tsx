@@ -1,10 +1,12 @@
 import { render } from '@react-email/render';
 import {
+  type CustomerEmailTemplateId,
   EMAIL_TEMPLATE_CATEGORY,
   type EmailRenderContext,
   type EmailRenderer,
   type EmailTemplateData,
   type EmailTemplateId,
+  isAdminEmailTemplate,
   TallyError,
 } from '@tally/core';
 import type { EmailView } from './layout.js';
@@ -13,6 +15,7 @@ import type { EmailMessages } from './messages.js';
 import { en } from './messages.js';
 import { de } from './messages-de.js';
 import type { EmailTemplate } from './template.js';
+import { analyticsReportEmail } from './templates/analytics-report.js';
 import { couponRedeemedEmail } from './templates/coupon-redeemed.js';
 import { lowBalanceEmail } from './templates/low-balance.js';
 import { monthlyResetEmail } from './templates/monthly-reset.js';
@@ -32,6 +35,7 @@ const TEMPLATES: { [T in EmailTemplateId]: EmailTemplate<T> } = {
   tier_upgraded: tierUpgradedEmail,
   tier_downgraded: tierDowngradedEmail,
   payment_failed: paymentFailedEmail,
+  analytics_report: analyticsReportEmail,
 };
 
 /**
@@ -41,6 +45,7 @@ const TEMPLATES: { [T in EmailTemplateId]: EmailTemplate<T> } = {
 const TEXT_OPTIONS = {
   selectors: [
     { selector: 'h1', options: { uppercase: false } },
+    { selector: 'h2', options: { uppercase: false } },
     { selector: 'a[href^="mailto:"]', format: 'anchor', options: { ignoreHref: true } },
   ],
 };
@@ -82,14 +87,18 @@ export function createEmailRenderer(options: CreateEmailRendererOptions = {}): E
     checkContext(template, context);
     checkData(template, data);
     const resolved = resolveLocale(catalog, canonicalLocale(context.locale, 'context.locale'));
+    const admin = isAdminEmailTemplate(template);
     const view: EmailView = {
       brand: context.brand,
       messages: resolved.messages,
       format: emailFormat(resolved),
+      audience: admin ? 'admin' : 'customer',
       category: EMAIL_TEMPLATE_CATEGORY[template],
       unsubscribeUrl: context.unsubscribeUrl,
       requiredReason: context.requiredReason,
-      customerName: data.customerName,
+      customerName: admin
+        ? (data as EmailTemplateData['analytics_report']).recipientName
+        : (data as EmailTemplateData[CustomerEmailTemplateId]).customerName,
     };
     const definition = TEMPLATES[template] as EmailTemplate<T>;
     const subject = definition.subject(data, view);

@@ -9,7 +9,8 @@ import {
 
 /**
  * Render contexts for the email tests and stories: what the notifier passes, i.e. an unsubscribe link
- * for an optional category and core's reason for a required one. Not part of the package.
+ * for an optional category, core's reason for a required one and neither for an admin mail. Not part
+ * of the package.
  */
 
 export const SAMPLE_UNSUBSCRIBE_URL = 'https://app.example.com/v1/unsubscribe?token=sample-token';
@@ -28,7 +29,8 @@ export function sampleContext(
   return {
     brand: { ...SAMPLE_EMAIL_BRAND, ...options.brand },
     locale: options.locale ?? 'en',
-    unsubscribeUrl: requiredReason ? null : SAMPLE_UNSUBSCRIBE_URL,
+    // An admin mail (no category) has neither a link nor a reason.
+    unsubscribeUrl: requiredReason || EMAIL_TEMPLATE_CATEGORY[template] === null ? null : SAMPLE_UNSUBSCRIBE_URL,
     requiredReason,
   };
 }

@@ -63,6 +63,17 @@ describe('renderer input checks (VALIDATION naming the field)', () => {
     );
   });
 
+  it('checks the footer of an admin mail: neither an unsubscribe link nor a required reason', async () => {
+    const report = sampleContext('analytics_report');
+    expect(report).toMatchObject({ unsubscribeUrl: null, requiredReason: null });
+    expect(await invalidField('analytics_report', emailSample('analytics_report'), { ...report, unsubscribeUrl: 'https://x.test/u' })).toBe(
+      'context.unsubscribeUrl',
+    );
+    expect(await invalidField('analytics_report', emailSample('analytics_report'), { ...report, requiredReason: 'because' })).toBe(
+      'context.requiredReason',
+    );
+  });
+
   it('refuses a locale that is not a BCP 47 tag, and a context that is not an object', async () => {
     expect(await invalidField('welcome', emailSample('welcome'), { ...sampleContext('welcome'), locale: 'english please' })).toBe(
       'context.locale',
@@ -95,6 +106,21 @@ describe('renderer input checks (VALIDATION naming the field)', () => {
     ['payment_failed', { attemptCount: 0 }, 'data.attemptCount'],
     ['payment_failed', { amountDueMinor: -4900n }, 'data.amountDueMinor'],
     ['payment_failed', { currency: 'US' }, 'data.currency'],
+    ['analytics_report', { cadence: 'hourly' }, 'data.cadence'],
+    ['analytics_report', { to: new Date('2026-11-16T00:00:00Z') }, 'data.to'],
+    ['analytics_report', { mrr: { ...emailSample('analytics_report').mrr, atEnd: 12492.0 } }, 'data.mrr.atEnd'],
+    ['analytics_report', { mrr: { ...emailSample('analytics_report').mrr, churn: -1n } }, 'data.mrr.churn'],
+    ['analytics_report', { mrr: { ...emailSample('analytics_report').mrr, growthBps: 1.5 } }, 'data.mrr.growthBps'],
+    ['analytics_report', { customers: { signUps: -1, active: 0, total: 0 } }, 'data.customers.signUps'],
+    ['analytics_report', { revenueNanoUsd: 8412.35 }, 'data.revenueNanoUsd'],
+    [
+      'analytics_report',
+      { topCustomers: [{ customerId: 'cus_a', tier: 'pro', creditsMicros: 1, calls: 1 }] },
+      'data.topCustomers[0].creditsMicros',
+    ],
+    ['analytics_report', { dashboardUrl: 'admin.example.com' }, 'data.dashboardUrl'],
+    ['analytics_report', { attachment: 'zip' }, 'data.attachment'],
+    ['analytics_report', { recipientName: '' }, 'data.recipientName'],
   ])('%s with %o → %s', async ([template, change, field]) => {
     expect(await invalidField(template, { ...emailSample(template), ...change }, sampleContext(template))).toBe(field);
   });

@@ -4,8 +4,10 @@ import {
   type EmailRenderContext,
   type EmailTemplateData,
   type EmailTemplateId,
+  isAdminEmailTemplate,
   NOTIFICATION_CATEGORIES,
   normalizeCurrency,
+  REPORT_CADENCES,
   TallyError,
 } from '@tally/core';
 
@@ -125,7 +127,11 @@ export function checkContext(template: EmailTemplateId, context: unknown): asser
   canonicalLocale(context.locale, 'context.locale');
   const category = EMAIL_TEMPLATE_CATEGORY[template];
   const required = NOTIFICATION_CATEGORIES.some((info) => info.id === category && info.required);
-  if (required) {
+  if (category === null) {
+    // An admin mail: no customer category, so nothing to unsubscribe from and nothing to explain.
+    if (context.unsubscribeUrl !== null) invalid('context.unsubscribeUrl', `must be null: ${template} goes to admins, not customers`);
+    if (context.requiredReason !== null) invalid('context.requiredReason', `must be null: ${template} goes to admins, not customers`);
+  } else if (required) {
     if (context.unsubscribeUrl !== null) invalid('context.unsubscribeUrl', `must be null: ${category} mails cannot be turned off`);
     text(context.requiredReason, 'context.requiredReason');
   } else {
@@ -146,6 +152,55 @@ const tierChange: DataCheck = (data) => {
   nullableAmount(data.priceMinor, 'data.priceMinor');
   currency(data.currency, 'data.currency');
   nullableAmount(data.allowanceMicros, 'data.allowanceMicros');
+};
+
+function count(value: unknown, field: string): void {
+  integer(value, field, 0, Number.MAX_SAFE_INTEGER);
+}
+
+function nullableBps(value: unknown, field: string): void {
+  if (value !== null && (typeof value !== 'number' || !Number.isSafeInteger(value)))
+    invalid(field, 'must be a whole number of basis points or null');
+}
+
+const analyticsReport: DataCheck = (data) => {
+  text(data.reportId, 'data.reportId');
+  if (!(REPORT_CADENCES as readonly unknown[]).includes(data.cadence)) {
+    invalid('data.cadence', `must be one of ${REPORT_CADENCES.join(', ')}, got ${JSON.stringify(data.cadence)}`);
+  }
+  date(data.from, 'data.from');
+  date(data.to, 'data.to');
+  if ((data.to as Date) <= (data.from as Date)) invalid('data.to', 'must be after data.from');
+  nullableText(data.recipientName, 'data.recipientName');
+  currency(data.currency, 'data.currency');
+  const mrr = data.mrr;
+  if (!isRecord(mrr)) invalid('data.mrr', 'must be an object');
+  for (const key of ['atStart', 'atEnd', 'new', 'expansion', 'reactivation', 'contraction', 'churn']) amount(mrr[key], `data.mrr.${key}`);
+  amount(mrr.net, 'data.mrr.net', { negative: true });
+  nullableBps(mrr.growthBps, 'data.mrr.growthBps');
+  const customers = data.customers;
+  if (!isRecord(customers)) invalid('data.customers', 'must be an object');
+  for (const key of ['signUps', 'active', 'total']) count(customers[key], `data.customers.${key}`);
+  count(data.calls, 'data.calls');
+  amount(data.tokens, 'data.tokens');
+  amount(data.creditsChargedMicros, 'data.creditsChargedMicros');
+  amount(data.revenueNanoUsd, 'data.revenueNanoUsd');
+  amount(data.costNanoUsd, 'data.costNanoUsd');
+  amount(data.marginNanoUsd, 'data.marginNanoUsd', { negative: true });
+  nullableBps(data.marginBps, 'data.marginBps');
+  if (!Array.isArray(data.topCustomers)) invalid('data.topCustomers', 'must be an array');
+  data.topCustomers.forEach((customer: unknown, index: number) => {
+    const field = `data.topCustomers[${index}]`;
+    if (!isRecord(customer)) invalid(field, 'must be an object');
+    text(customer.customerId, `${field}.customerId`);
+    text(customer.tier, `${field}.tier`);
+    amount(customer.creditsMicros, `${field}.creditsMicros`);
+    count(customer.calls, `${field}.calls`);
+  });
+  nullableUrl(data.dashboardUrl, 'data.dashboardUrl');
+  if (data.attachment !== null && data.attachment !== 'pdf' && data.attachment !== 'csv') {
+    invalid('data.attachment', `must be "pdf", "csv" or null, got ${JSON.stringify(data.attachment)}`);
+  }
 };
 
 const DATA_CHECKS: Record<EmailTemplateId, DataCheck> = {
@@ -187,11 +242,15 @@ const DATA_CHECKS: Record<EmailTemplateId, DataCheck> = {
     integer(data.attemptCount, 'data.attemptCount', 1, 1_000);
     nullableDate(data.nextAttemptAt, 'data.nextAttemptAt');
   },
+  analytics_report: analyticsReport,
 };
 
 export function checkData<T extends EmailTemplateId>(template: T, data: unknown): asserts data is EmailTemplateData[T] {
   if (!isRecord(data)) invalid('data', 'must be an object');
-  text(data.customerId, 'data.customerId');
-  nullableText(data.customerName, 'data.customerName');
+  // An admin mail is about no customer; its greeting name is checked with its own fields.
+  if (!isAdminEmailTemplate(template)) {
+    text(data.customerId, 'data.customerId');
+    nullableText(data.customerName, 'data.customerName');
+  }
   DATA_CHECKS[template](data);
 }

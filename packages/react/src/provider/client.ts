@@ -1,3 +1,5 @@
+import type { MetricName, WireMetricResult } from '@tally/core';
+import type { WireMetricQuery } from '@tally/core/http';
 import type {
   WireAutoRecharge,
   WireBalance,
@@ -44,6 +46,9 @@ export interface SpendCapInput {
   monthlyMicros: string | null;
 }
 
+/** An analytics metric over `[from, to)` (ISO times, UTC), as `GET /v1/admin/analytics/{metric}` takes it. */
+export type MetricRequest<M extends MetricName = MetricName> = WireMetricQuery<M>;
+
 /**
  * What the widgets need from `createTallyClient` (`@tally/core/client`). Written out here so any
  * client of the same shape works — a test fake, or a client with extra methods.
@@ -71,4 +76,10 @@ export interface TallyClientLike {
   removeByokKey(provider: string): Promise<{ provider: string; removed: boolean }>;
   notificationPreferences(): Promise<WireNotificationPreferences>;
   setNotificationPreferences(input: { categories: Array<{ id: string; enabled: boolean }> }): Promise<WireNotificationPreferences>;
+  /** Operators only (`@tally/react/admin`): a client signed in with the `admin` role has it; the customer widgets never call it. */
+  admin?: {
+    analytics?: {
+      metric<M extends MetricName>(query: MetricRequest<M>): Promise<WireMetricResult<M>>;
+    };
+  };
 }

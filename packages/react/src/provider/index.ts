@@ -1,4 +1,4 @@
-export type { AutoRechargeInput, SpendCapInput, TallyClientLike, TransactionsQuery, UsageQuery } from './client.js';
+export type { AutoRechargeInput, MetricRequest, SpendCapInput, TallyClientLike, TransactionsQuery, UsageQuery } from './client.js';
 export { tallyKeys } from './keys.js';
 export { type TallyContextValue, TallyProvider, type TallyProviderProps, useTally } from './provider.js';
 export {

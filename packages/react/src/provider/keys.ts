@@ -1,4 +1,4 @@
-import type { TransactionsQuery, UsageQuery } from './client.js';
+import type { MetricRequest, TransactionsQuery, UsageQuery } from './client.js';
 
 // One export per key, so a widget's bundle carries only the keys its hooks use; the hooks import
 // this module as a namespace (`keys.me`), which bundlers shake export by export.
@@ -17,6 +17,8 @@ export const autoRecharge = ['tally', 'auto-recharge'] as const;
 export const spendCaps = ['tally', 'spend-caps'] as const;
 export const byokKeys = ['tally', 'byok'] as const;
 export const notificationPreferences = ['tally', 'notification-preferences'] as const;
+export const adminAnalytics = ['tally', 'admin', 'analytics'] as const;
+export const adminMetric = (query: MetricRequest) => ['tally', 'admin', 'analytics', query.metric, query];
 
 /**
  * The cache keys the hooks use. Everything starts with `'tally'`, so `cache.invalidate(tallyKeys.all)`
@@ -38,4 +40,6 @@ export const tallyKeys = {
   spendCaps,
   byokKeys,
   notificationPreferences,
+  adminAnalytics,
+  adminMetric,
 } as const;

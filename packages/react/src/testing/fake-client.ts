@@ -1,5 +1,19 @@
-import { TallyError, type TallyErrorCode } from '@tally/core';
-import type { TallyClientLike } from '../provider/client.js';
+import {
+  type AnalyticsCatalog,
+  analyticsCatalog,
+  createMemoryStore,
+  createTally,
+  type MetricName,
+  type MetricQuery,
+  type MetricResult,
+  metricToWire,
+  sampleCatalog,
+  TallyError,
+  type TallyErrorCode,
+  type WireMetricResult,
+} from '@tally/core';
+import { applySampleData, createFakeClock, generateSampleData } from '@tally/core/testing';
+import type { MetricRequest, TallyClientLike } from '../provider/client.js';
 import type {
   WireAutoRecharge,
   WireByokKey,
@@ -17,7 +31,8 @@ import type {
  * every call, and can be told to fail or hold a method. Not exported from the package.
  */
 
-type Method = keyof TallyClientLike;
+/** The client's methods; `metric` is `admin.analytics.metric`. */
+type Method = Exclude<keyof TallyClientLike, 'admin'> | 'metric';
 
 export interface FakeState {
   me: WireMe;
@@ -30,6 +45,11 @@ export interface FakeState {
   byokKeys: WireByokKey[];
   preferences: WireNotificationPreferences;
   coupons: Record<string, { micros: string } | { percentOffBps: number; periods: number }>;
+  /**
+   * Answers `admin.analytics.metric` with an exact result, which the fake sends as the wire's JSON
+   * (bigints as strings, Dates as ISO). Without it the fake is a customer's client: `FORBIDDEN`.
+   */
+  metrics?: (query: MetricQuery) => MetricResult | Promise<MetricResult>;
 }
 
 export const NOW = '2026-11-20T15:00:00.000Z';
@@ -224,13 +244,13 @@ export function createFakeClient(state: FakeState = starterState()): FakeClient 
   const holds = new Map<Method, Promise<void>>();
   const copy = <T>(value: T): T => structuredClone(value);
 
-  async function answer<T>(method: Method, arg: unknown, produce: () => T): Promise<T> {
+  async function answer<T>(method: Method, arg: unknown, produce: () => T | Promise<T>): Promise<T> {
     calls.push(arg === undefined ? method : `${method}:${typeof arg === 'string' ? arg : JSON.stringify(arg)}`);
     await holds.get(method);
     await Promise.resolve();
     const code = failures.get(method);
     if (code) throw new TallyError(code as TallyErrorCode, `fake ${method} failed with ${code}`, { details: { status: 400 } });
-    return copy(produce());
+    return copy(await produce());
   }
 
   const client: FakeClient = {
@@ -349,6 +369,38 @@ export function createFakeClient(state: FakeState = starterState()): FakeClient 
         }
         return state.preferences;
       }),
+    admin: {
+      analytics: {
+        metric: <M extends MetricName>(query: MetricRequest<M>) =>
+          answer('metric', query, async () => {
+            if (!state.metrics) throw new TallyError('FORBIDDEN', 'This route is for admins');
+            const { metric, from, to, granularity, limit } = query;
+            const exact = { metric, from: new Date(from), to: new Date(to), granularity, limit };
+            // The answer is for the metric asked.
+            return metricToWire(await state.metrics(exact)) as unknown as WireMetricResult<M>;
+          }),
+      },
+    },
   };
   return client;
+}
+
+export interface SampleAnalytics {
+  catalog: AnalyticsCatalog;
+  /** The exact answer of `computeMetric` over the sample data: what tests expect the widgets to show. */
+  metric<M extends MetricName>(query: MetricQuery<M>): Promise<MetricResult<M>>;
+}
+
+/**
+ * `generateSampleData` applied to a memory store through the ledger (the sample catalog). The memory
+ * store answers metrics with `computeMetric` over its own records. Give `metrics: sample.metric` to
+ * `createFakeClient` for an admin client.
+ */
+export async function sampleAnalytics(options: { seed: number; customers: number; days: number; start: Date }): Promise<SampleAnalytics> {
+  const clock = createFakeClock(options.start);
+  const store = createMemoryStore();
+  const tally = createTally({ catalog: sampleCatalog, store, clock });
+  await applySampleData(tally, generateSampleData({ ...options, catalog: sampleCatalog }), (at) => clock.set(at));
+  const catalog = analyticsCatalog(sampleCatalog);
+  return { catalog, metric: (query) => store.metric(query, catalog) };
 }

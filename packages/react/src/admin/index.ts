@@ -1,0 +1,16 @@
+export { AnalyticsDashboard, type AnalyticsDashboardProps } from './analytics-dashboard.js';
+export { type AnalyticsChartProps, type AnalyticsView, type AnalyticsWidgetProps, MetricCard, type MetricCardProps } from './card.js';
+export { ChurnChart, type ChurnChartProps } from './churn-chart.js';
+export { CustomersChart, type CustomersChartProps } from './customers-chart.js';
+export { FunnelChart, type FunnelChartProps } from './funnel-chart.js';
+export { useAnalyticsRange, useMetric } from './hooks.js';
+export { type MarginGrouping, MarginTable, type MarginTableProps } from './margin-table.js';
+export { MrrChart, type MrrChartProps } from './mrr-chart.js';
+export { type AnalyticsRange, endOfUtcDay, lastDays, metricRequest, RANGE_PRESETS, type RangePresetId } from './range.js';
+export { AnalyticsRangePicker, type AnalyticsRangePickerProps } from './range-picker.js';
+export { RetentionTable, type RetentionTableProps } from './retention-table.js';
+export { TopCustomersTable, type TopCustomersTableProps } from './top-customers-table.js';
+export { UsageByModel, type UsageByModelProps } from './usage-by-model.js';
+export { UsageHeatmap, type UsageHeatmapProps } from './usage-heatmap.js';
+export { UsageSplit, type UsageSplitProps } from './usage-split.js';
+export { UtilizationBars, type UtilizationBarsProps } from './utilization-bars.js';
