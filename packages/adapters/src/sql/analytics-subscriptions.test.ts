@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPGliteStore, type SqlStore } from '../pglite/index.js';
 import { createPostgresStore } from '../postgres/index.js';
-import { createTestDatabase, type TestDatabase } from '../test-support/postgres.js';
+import { createTestDatabase, EMPTY_TALLY_TABLES, type TestDatabase } from '../test-support/postgres.js';
 
 // The oracle test's scenario (packages/core/src/analytics/oracle-subscriptions.test.ts has it in full,
 // with the arithmetic), written through the store: January 2024, Mondays on the 1st, 8th, 15th, 22nd.
@@ -621,7 +621,7 @@ describe('PGlite against the oracle on random histories', () => {
         async (customers, queries) => {
           run += 1;
           const { store } = opened;
-          await pglite.exec('truncate tally_customers, tally_entries, tally_uncharged_calls, tally_idempotency, tally_outbox cascade');
+          await pglite.exec(EMPTY_TALLY_TABLES);
           for (const [index, c] of customers.entries()) {
             const id = `c${index}`;
             await store.upsertCustomer({ customerId: id, tier: c.tier, overdraftLimitMicros: 0n, unlimited: false, at: c.createdAt });

@@ -240,7 +240,12 @@ async function retentionMetric(
   return { metric: 'retention', from: query.from, to: query.to, granularity: query.granularity, cohorts };
 }
 
-/** Sign-ups and the running total from the customers, callers from the journal's charged calls and the call log. */
+/**
+ * Sign-ups and the running total from the customers. Active customers (schema-v10.ts): for a bucket's
+ * whole UTC days [a, b), the days histogram counts each customer once, at its first active day there;
+ * the calls of the partial days at the bucket's edges (read raw) and the calls still queued for
+ * folding add the customers among them that have no active day in [a, b).
+ */
 async function customersMetric(rows: AnalyticsRows, query: CheckedMetricQuery): Promise<MetricResult<'customers'>> {
   const found = await rows<BucketRow & { sign_ups: string; active: string; total: string }>(
     `with ${BUCKETS},
@@ -250,21 +255,45 @@ async function customersMetric(rows: AnalyticsRows, query: CheckedMetricQuery): 
        where c.created_at >= $1::timestamptz and c.created_at < $2::timestamptz
        group by 1
      ),
-     calls as (
-       select distinct width_bucket(x.at, (select starts from edges)) as i, x.customer_id
-       from (
-         select created_at as at, customer_id from tally_entries
-         where created_at >= $1::timestamptz and created_at < $2::timestamptz
-           and kind in ('usage', 'spend', 'capture') and usage is not null
-         union all
-         select at, customer_id from tally_uncharged_calls where at >= $1::timestamptz and at < $2::timestamptz
-       ) x
+     spans as (
+       select k.i, k.bucket_start, k.bucket_end, d.a, d.b,
+              least(k.bucket_end, timestamptz '1970-01-01 00:00:00+00' + make_interval(days => d.a)) as head_end,
+              greatest(timestamptz '1970-01-01 00:00:00+00' + make_interval(days => greatest(d.a, d.b)), k.bucket_start) as tail_start
+       from buckets k
+       cross join lateral (select ceil(extract(epoch from k.bucket_start) / 86400)::int as a,
+                                  floor(extract(epoch from k.bucket_end) / 86400)::int as b) d
      ),
-     active as (select i, count(*) as n from calls group by i)
+     whole as (
+       select s.i, sum(g.customers) as n
+       from spans s join tally_active_gaps g on g.day >= s.a and g.day < s.b and g.gap > g.day - s.a
+       group by s.i
+     ),
+     edge_calls as (
+       select s.i, x.customer_id
+       from spans s
+       cross join lateral (
+         select e.customer_id from tally_entries e
+         where ((e.created_at >= s.bucket_start and e.created_at < s.head_end) or (e.created_at >= s.tail_start and e.created_at < s.bucket_end))
+           and e.kind in ('usage', 'spend', 'capture') and e.usage is not null
+         union
+         select u.customer_id from tally_uncharged_calls u
+         where (u.at >= s.bucket_start and u.at < s.head_end) or (u.at >= s.tail_start and u.at < s.bucket_end)
+       ) x
+       union
+       select width_bucket(p.at, (select starts from edges)), p.customer_id
+       from tally__pending_activity() p
+       where p.calls > 0 and p.at >= $1::timestamptz and p.at < $2::timestamptz
+     ),
+     extra as (
+       select c.i, count(*) as n
+       from edge_calls c join spans s on s.i = c.i
+       where not exists (select 1 from tally_active_days d where d.customer_id = c.customer_id and d.day >= s.a and d.day < s.b)
+       group by c.i
+     )
      select ${millis('k.bucket_start')} as bucket_start, ${millis('k.bucket_end')} as bucket_end,
-            coalesce(s.n, 0)::text as sign_ups, coalesce(a.n, 0)::text as active,
+            coalesce(s.n, 0)::text as sign_ups, (coalesce(w.n, 0) + coalesce(x.n, 0))::text as active,
             ((select count(*) from tally_customers where created_at < $1::timestamptz) + sum(coalesce(s.n, 0)) over (order by k.i))::text as total
-     from buckets k left join sign_ups s on s.i = k.i left join active a on a.i = k.i
+     from buckets k left join sign_ups s on s.i = k.i left join whole w on w.i = k.i left join extra x on x.i = k.i
      order by k.i`,
     [query.from, query.to, query.granularity],
   );

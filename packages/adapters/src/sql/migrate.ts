@@ -8,6 +8,7 @@ import { schemaV6 } from './schema-v6.js';
 import { schemaV7 } from './schema-v7.js';
 import { schemaV8 } from './schema-v8.js';
 import { schemaV9 } from './schema-v9.js';
+import { schemaV10 } from './schema-v10.js';
 
 export interface Migration {
   version: number;
@@ -26,6 +27,7 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: 'call log of uncharged calls', sql: schemaV7 },
   { version: 8, name: 'journal metric rollups', sql: schemaV8 },
   { version: 9, name: 'usage batch items at their own times', sql: schemaV9 },
+  { version: 10, name: 'active customers by day', sql: schemaV10 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.

@@ -37,3 +37,11 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Empties every Tally table of the connection's schema (the journal, the call log, the rollups and
+ * their queue: everything but the migration record) and restarts their ids, so a property run starts
+ * from an empty store and a counterexample holds all that led to it.
+ */
+export const EMPTY_TALLY_TABLES = `do $$ begin execute (select 'truncate ' || string_agg(quote_ident(tablename), ', ') || ' restart identity cascade'
+  from pg_tables where schemaname = current_schema() and tablename <> 'tally_migrations'); end $$`;
