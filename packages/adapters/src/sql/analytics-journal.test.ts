@@ -11,6 +11,7 @@ import {
   type UnchargedCall,
   type UsageDetails,
 } from '@tally/core';
+import { usageDetails } from '@tally/core/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPGliteStore, type SqlStore } from '../pglite/index.js';
@@ -51,18 +52,7 @@ function usage(
   providerCostNanoUsd: bigint,
   keySource: 'managed' | 'byok' = 'managed',
 ): UsageDetails {
-  return {
-    model,
-    inputTokens,
-    cachedInputTokens: 0n,
-    outputTokens,
-    reasoningTokens: 0n,
-    providerCostNanoUsd,
-    markupBps: 0,
-    catalogVersion: 'v1',
-    generationId: null,
-    keySource,
-  };
+  return usageDetails({ model, inputTokens, outputTokens, providerCostNanoUsd, keySource });
 }
 
 function logged(

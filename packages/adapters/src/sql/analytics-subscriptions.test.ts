@@ -11,6 +11,7 @@ import {
   type SubscriptionRecord,
   type TallyStore,
 } from '@tally/core';
+import { usageDetails } from '@tally/core/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPGliteStore, type SqlStore } from '../pglite/index.js';
@@ -69,18 +70,7 @@ async function saveHistory(store: TallyStore, customerId: string, saves: Save[])
   }
 }
 
-const USAGE = {
-  model: 'openai/gpt-4o',
-  inputTokens: 100n,
-  cachedInputTokens: 0n,
-  outputTokens: 50n,
-  reasoningTokens: 0n,
-  providerCostNanoUsd: 1000n,
-  markupBps: 0,
-  catalogVersion: 'v1',
-  generationId: null,
-  keySource: 'managed' as const,
-};
+const USAGE = usageDetails();
 
 const mutation = (key: string, at: Date) => ({ idempotencyKey: key, request: key, at });
 

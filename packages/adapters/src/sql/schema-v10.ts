@@ -15,8 +15,8 @@
 // day is before a, i.e. whose gap exceeds `day - a` (≤ 30, so the cap loses nothing). That is the sum
 // of tally_active_gaps over day in [a, b) and gap > day - a.
 //
-// The fold (version 8's `tally__fold`, replaced below with one more step) adds the days of the calls it
-// folds: new rows get their gap, and a row inserted before a customer's later days changes the gap of
+// The fold (version 8's `tally__fold`) adds the days of the calls it folds, through the function it
+// already calls with them (`tally__add_customer_activity`, which now does both): new rows get their gap, and a row inserted before a customer's later days changes the gap of
 // the row after it; the histogram is moved by the difference. Calls still queued are not in the days
 // yet: the query reads them from the queue, together with the calls in the partial days at a range's
 // edges (read raw), and adds those of their customers that have no row in the bucket's whole days.
@@ -79,30 +79,13 @@ begin
   on conflict (day, gap) do update set customers = g.customers + excluded.customers;
 end $$;
 
-create or replace function tally__fold() returns void language plpgsql
-set plan_cache_mode = force_generic_plan set enable_hashjoin = off set enable_mergejoin = off set enable_seqscan = off set jit = off as $$
-declare
-  v_entries tally_entries[];
-  v_calls tally_uncharged_calls[];
-  v_activity tally__activity[];
+-- The fold calls tally__add_customer_activity with what it folds: that name now adds the days too.
+alter function tally__add_customer_activity(tally__activity[]) rename to tally__add_customer_hours;
+
+create function tally__add_customer_activity(p_activity tally__activity[]) returns void language plpgsql as $$
 begin
-  with taken as (
-    delete from tally_rollup_pending returning source, ids
-  )
-  select array(select e from taken t cross join unnest(t.ids) i join tally_entries e on e.id = i
-               where t.source = 'entries' order by e.id),
-         array(select u from taken t cross join unnest(t.ids) i join tally_uncharged_calls u on u.id = i
-               where t.source = 'calls' order by u.id)
-    into v_entries, v_calls;
-  v_activity := array(select a from tally__tiered(
-                  array(select a from tally__entry_activity(v_entries) a) || array(select tally__logged_activity(u) from unnest(v_calls) u)) a);
-  perform tally__add_rollups(v_activity, array(select u from tally__entry_use(v_entries) u));
-  insert into tally_allowances (bucket_id, customer_id, granted_at, tier, granted)
-  select * from tally__entry_grants(v_entries);
-  if cardinality(v_activity) > 0 then
-    perform tally__add_customer_activity(v_activity);
-    perform tally__add_active_days(v_activity);
-  end if;
+  perform tally__add_customer_hours(p_activity);
+  perform tally__add_active_days(p_activity);
 end $$;
 
 insert into tally_active_days (customer_id, day, gap)

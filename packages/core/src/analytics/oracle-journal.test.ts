@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SubscriptionRecord } from '../billing/types.js';
 import type { UnchargedCallRecord } from '../ledger/calls.js';
 import type { CustomerRecord, Entry, EntryKind, UsageDetails } from '../ledger/types.js';
+import { usageDetails } from '../testing/usage-details.js';
 import type { AnalyticsCatalog, MetricQuery } from './metrics.js';
 import { type AnalyticsSnapshot, computeMetric } from './oracle.js';
 
@@ -50,18 +51,7 @@ function usage(
   providerCostNanoUsd: bigint,
   keySource: 'managed' | 'byok' = 'managed',
 ): UsageDetails {
-  return {
-    model,
-    inputTokens,
-    cachedInputTokens: 0n,
-    outputTokens,
-    reasoningTokens: 0n,
-    providerCostNanoUsd,
-    markupBps: 0,
-    catalogVersion: 'v1',
-    generationId: null,
-    keySource,
-  };
+  return usageDetails({ model, inputTokens, outputTokens, providerCostNanoUsd, keySource });
 }
 
 let nextEntry = 0;

@@ -3,6 +3,7 @@ import type { SubscriptionRecord, SubscriptionStatus } from '../billing/types.js
 import { TallyError } from '../errors/index.js';
 import type { UnchargedCallRecord } from '../ledger/calls.js';
 import type { CustomerRecord, Entry, EntryKind, UsageDetails } from '../ledger/types.js';
+import { usageDetails } from '../testing/usage-details.js';
 import type { AnalyticsCatalog, Granularity, MetricName, MetricResult } from './metrics.js';
 import { type AnalyticsSnapshot, computeMetric } from './oracle.js';
 
@@ -62,18 +63,7 @@ function history(customerId: string, ...saves: Array<[tier: string, status: Subs
   }));
 }
 
-const USAGE: UsageDetails = {
-  model: 'openai/gpt-4o',
-  inputTokens: 100n,
-  cachedInputTokens: 0n,
-  outputTokens: 50n,
-  reasoningTokens: 0n,
-  providerCostNanoUsd: 1000n,
-  markupBps: 0,
-  catalogVersion: 'v1',
-  generationId: null,
-  keySource: 'managed',
-};
+const USAGE = usageDetails();
 
 let entryId = 0;
 function entry(customerId: string, operationId: string, kind: EntryKind, at: string, usage: UsageDetails | null): Entry {

@@ -38,3 +38,4 @@ export { createMemoryEmailTransport, createTextEmailRenderer, drainOutbox, type 
 export { createSeededRandom, type SeededRandom } from './random.js';
 export { type ApplySummary, applySampleData, generateSampleData, type SampleDataOptions, type SampleEvent } from './sample-data.js';
 export { runLedgerSimulation, SimulationFailure, type SimulationOptions, type SimulationResult, simulationSeed } from './simulation.js';
+export { usageDetails } from './usage-details.js';

@@ -1,11 +1,11 @@
-import type { MetricName, MetricResult } from '@tally/core';
+import type { Granularity, MetricName, MetricResult } from '@tally/core';
 import { type ReactNode, useId } from 'react';
 import { cx } from '../primitive/class-names.js';
 import { useControllableState } from '../primitive/controllable-state.js';
 import { useTally } from '../provider/provider.js';
 import type { TallyQueryResult } from '../provider/query.js';
 import { EmptyState, ErrorState, LoadingState } from '../status/status-views.js';
-import { rangeLabel } from './format.js';
+import { BucketTime, periodHeading, rangeLabel } from './format.js';
 
 /** `chart` draws the numbers; `table` lists them. Screen readers always get the table. */
 export type AnalyticsView = 'chart' | 'table';
@@ -139,5 +139,58 @@ export function Caption({ id, children }: { id: string; children: ReactNode }) {
     <caption id={id} className="tally-admin-table__caption">
       {children}
     </caption>
+  );
+}
+
+/** A column of a `BucketTable`: its heading and what each bucket's row shows in it (numbers, end-aligned). */
+export interface BucketColumn<P> {
+  heading: string;
+  cell: (point: P) => ReactNode;
+}
+
+/** The table view of a metric per bucket: one row per bucket (its period as the row header), one column per number. */
+export function BucketTable<P extends { start: Date }>({
+  captionId,
+  caption,
+  granularity,
+  points,
+  columns,
+  locale,
+}: {
+  captionId: string;
+  caption: ReactNode;
+  granularity: Granularity;
+  points: readonly P[];
+  columns: ReadonlyArray<BucketColumn<P>>;
+  locale: string;
+}) {
+  return (
+    <table className="tally-admin-table">
+      <Caption id={captionId}>{caption}</Caption>
+      <thead>
+        <tr>
+          <th scope="col">{periodHeading(granularity)}</th>
+          {columns.map((column) => (
+            <th key={column.heading} scope="col" data-align="end">
+              {column.heading}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {points.map((point) => (
+          <tr key={point.start.toISOString()}>
+            <th scope="row">
+              <BucketTime start={point.start} granularity={granularity} locale={locale} />
+            </th>
+            {columns.map((column) => (
+              <td key={column.heading} data-align="end">
+                {column.cell(point)}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

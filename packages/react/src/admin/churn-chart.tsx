@@ -4,9 +4,9 @@ import { formatBps, formatCents } from '../format/amounts.js';
 import { MoneyAmount } from '../money-amount/money-amount.js';
 import { cx } from '../primitive/class-names.js';
 import { useTally } from '../provider/provider.js';
-import { type AnalyticsChartProps, Caption, MetricCard } from './card.js';
+import { type AnalyticsChartProps, BucketTable, MetricCard } from './card.js';
 import { AXIS, ChartBox, ChartLegend, COLORS, GRID, tooltipContent } from './chart-kit.js';
-import { BucketTime, bpsTick, bucketLabel, formatCount, periodHeading, Ratio } from './format.js';
+import { bpsTick, bucketLabel, formatCount, Ratio } from './format.js';
 import { useAnalyticsRange, useMetric } from './hooks.js';
 import { type AnalyticsRange, metricRequest } from './range.js';
 
@@ -85,57 +85,21 @@ export function ChurnChart({ range: rangeProp, currency = 'USD', title = 'Churn'
         );
       }}
       table={(result, captionId) => (
-        <table className="tally-admin-table">
-          <Caption id={captionId}>
-            Churn by {result.granularity} ({currency})
-          </Caption>
-          <thead>
-            <tr>
-              <th scope="col">{periodHeading(result.granularity)}</th>
-              <th scope="col" data-align="end">
-                Paying at start
-              </th>
-              <th scope="col" data-align="end">
-                Churned
-              </th>
-              <th scope="col" data-align="end">
-                Logo churn
-              </th>
-              <th scope="col" data-align="end">
-                MRR at start
-              </th>
-              <th scope="col" data-align="end">
-                Lost MRR
-              </th>
-              <th scope="col" data-align="end">
-                Revenue churn
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.points.map((p) => (
-              <tr key={p.start.toISOString()}>
-                <th scope="row">
-                  <BucketTime start={p.start} granularity={result.granularity} locale={locale} />
-                </th>
-                <td data-align="end">{formatCount(p.payingAtStart, locale)}</td>
-                <td data-align="end">{formatCount(p.churnedCustomers, locale)}</td>
-                <td data-align="end">
-                  <Ratio bps={p.logoChurnBps} locale={locale} />
-                </td>
-                <td data-align="end">
-                  <MoneyAmount amount={p.mrrAtStart} currency={currency} locale={locale} />
-                </td>
-                <td data-align="end">
-                  <MoneyAmount amount={p.lostMrr} currency={currency} locale={locale} />
-                </td>
-                <td data-align="end">
-                  <Ratio bps={p.revenueChurnBps} locale={locale} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <BucketTable
+          captionId={captionId}
+          caption={`Churn by ${result.granularity} (${currency})`}
+          granularity={result.granularity}
+          points={result.points}
+          locale={locale}
+          columns={[
+            { heading: 'Paying at start', cell: (p) => formatCount(p.payingAtStart, locale) },
+            { heading: 'Churned', cell: (p) => formatCount(p.churnedCustomers, locale) },
+            { heading: 'Logo churn', cell: (p) => <Ratio bps={p.logoChurnBps} locale={locale} /> },
+            { heading: 'MRR at start', cell: (p) => <MoneyAmount amount={p.mrrAtStart} currency={currency} locale={locale} /> },
+            { heading: 'Lost MRR', cell: (p) => <MoneyAmount amount={p.lostMrr} currency={currency} locale={locale} /> },
+            { heading: 'Revenue churn', cell: (p) => <Ratio bps={p.revenueChurnBps} locale={locale} /> },
+          ]}
+        />
       )}
     />
   );

@@ -2,9 +2,9 @@ import type { MetricResult } from '@tally/core';
 import { Bar, CartesianGrid, ComposedChart, Line, Tooltip, XAxis, YAxis } from 'recharts';
 import { cx } from '../primitive/class-names.js';
 import { useTally } from '../provider/provider.js';
-import { type AnalyticsChartProps, Caption, MetricCard } from './card.js';
+import { type AnalyticsChartProps, BucketTable, MetricCard } from './card.js';
 import { AXIS, ChartBox, ChartLegend, COLORS, GRID, tooltipContent } from './chart-kit.js';
-import { BucketTime, bucketLabel, countTick, formatCount, periodHeading } from './format.js';
+import { bucketLabel, countTick, formatCount } from './format.js';
 import { useAnalyticsRange, useMetric } from './hooks.js';
 import { type AnalyticsRange, metricRequest } from './range.js';
 
@@ -80,35 +80,18 @@ export function CustomersChart({ range: rangeProp, title = 'Customers', classNam
         );
       }}
       table={(result, captionId) => (
-        <table className="tally-admin-table">
-          <Caption id={captionId}>Customers by {result.granularity}</Caption>
-          <thead>
-            <tr>
-              <th scope="col">{periodHeading(result.granularity)}</th>
-              <th scope="col" data-align="end">
-                Sign-ups
-              </th>
-              <th scope="col" data-align="end">
-                Active
-              </th>
-              <th scope="col" data-align="end">
-                Total
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.points.map((p) => (
-              <tr key={p.start.toISOString()}>
-                <th scope="row">
-                  <BucketTime start={p.start} granularity={result.granularity} locale={locale} />
-                </th>
-                <td data-align="end">{count(p.signUps)}</td>
-                <td data-align="end">{count(p.active)}</td>
-                <td data-align="end">{count(p.total)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <BucketTable
+          captionId={captionId}
+          caption={`Customers by ${result.granularity}`}
+          granularity={result.granularity}
+          points={result.points}
+          locale={locale}
+          columns={[
+            { heading: 'Sign-ups', cell: (p) => count(p.signUps) },
+            { heading: 'Active', cell: (p) => count(p.active) },
+            { heading: 'Total', cell: (p) => count(p.total) },
+          ]}
+        />
       )}
     />
   );

@@ -4,9 +4,9 @@ import { formatBps, formatCents } from '../format/amounts.js';
 import { MoneyAmount } from '../money-amount/money-amount.js';
 import { cx } from '../primitive/class-names.js';
 import { useTally } from '../provider/provider.js';
-import { type AnalyticsChartProps, Caption, MetricCard } from './card.js';
+import { type AnalyticsChartProps, BucketTable, MetricCard } from './card.js';
 import { AXIS, ChartBox, ChartLegend, COLORS, GRID, tooltipContent } from './chart-kit.js';
-import { BucketTime, bucketLabel, moneyTick, periodHeading, plot, Ratio } from './format.js';
+import { bucketLabel, moneyTick, plot, Ratio } from './format.js';
 import { useAnalyticsRange, useMetric } from './hooks.js';
 import { type AnalyticsRange, metricRequest } from './range.js';
 
@@ -18,6 +18,7 @@ export interface MrrChartProps extends AnalyticsChartProps {
 }
 
 type MrrResult = MetricResult<'mrr'>;
+type MrrPoint = MrrResult['points'][number];
 
 /** Movements that add MRR are drawn up, those that take it away down (a stack split by sign). */
 const MOVEMENTS = [
@@ -123,53 +124,22 @@ export function MrrChart({ range: rangeProp, currency = 'USD', title = 'MRR', cl
         );
       }}
       table={(result, captionId) => (
-        <table className="tally-admin-table">
-          <Caption id={captionId}>
-            MRR movements by {result.granularity} ({currency})
-          </Caption>
-          <thead>
-            <tr>
-              <th scope="col">{periodHeading(result.granularity)}</th>
-              {MOVEMENTS.map((m) => (
-                <th key={m.key} scope="col" data-align="end">
-                  {m.label}
-                </th>
-              ))}
-              <th scope="col" data-align="end">
-                Net
-              </th>
-              <th scope="col" data-align="end">
-                MRR
-              </th>
-              <th scope="col" data-align="end">
-                Growth
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.points.map((p) => (
-              <tr key={p.start.toISOString()}>
-                <th scope="row">
-                  <BucketTime start={p.start} granularity={result.granularity} locale={locale} />
-                </th>
-                {MOVEMENTS.map((m) => (
-                  <td key={m.key} data-align="end">
-                    <MoneyAmount amount={BigInt(m.sign) * p[m.key]} currency={currency} locale={locale} />
-                  </td>
-                ))}
-                <td data-align="end">
-                  <MoneyAmount amount={p.net} currency={currency} locale={locale} />
-                </td>
-                <td data-align="end">
-                  <MoneyAmount amount={p.mrr} currency={currency} locale={locale} />
-                </td>
-                <td data-align="end">
-                  <Ratio bps={p.growthBps} locale={locale} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <BucketTable
+          captionId={captionId}
+          caption={`MRR movements by ${result.granularity} (${currency})`}
+          granularity={result.granularity}
+          points={result.points}
+          locale={locale}
+          columns={[
+            ...MOVEMENTS.map((m) => ({
+              heading: m.label,
+              cell: (p: MrrPoint) => <MoneyAmount amount={BigInt(m.sign) * p[m.key]} currency={currency} locale={locale} />,
+            })),
+            { heading: 'Net', cell: (p) => <MoneyAmount amount={p.net} currency={currency} locale={locale} /> },
+            { heading: 'MRR', cell: (p) => <MoneyAmount amount={p.mrr} currency={currency} locale={locale} /> },
+            { heading: 'Growth', cell: (p) => <Ratio bps={p.growthBps} locale={locale} /> },
+          ]}
+        />
       )}
     />
   );

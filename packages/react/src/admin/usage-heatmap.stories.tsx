@@ -1,6 +1,5 @@
 import type { Meta, StoryObj } from '@storybook/react-vite';
-import { expect, userEvent, within } from 'storybook/test';
-import { STORY_EMPTY_RANGE, STORY_RANGE, withAdminTally } from '../testing/admin-stories.js';
+import { STORY_EMPTY_RANGE, STORY_RANGE, tableViewStory, withAdminTally } from '../testing/admin-stories.js';
 import { scenario } from '../testing/stories.js';
 import { UsageHeatmap } from './usage-heatmap.js';
 
@@ -35,19 +34,7 @@ type Story = StoryObj<typeof meta>;
 export const Default: Story = {};
 
 /** The same numbers as a table: the toggle (`aria-pressed`) switches the view. */
-export const Table: Story = {
-  play: async ({ canvasElement }) => {
-    const canvas = within(canvasElement);
-    const toggle = await canvas.findByRole('button', { name: /^Table view of/ }, { timeout: 15_000 });
-    await expect(toggle).toHaveAttribute('aria-pressed', 'false');
-    await userEvent.click(toggle);
-    await expect(toggle).toHaveAttribute('aria-pressed', 'true');
-    // The table on screen, in its own scroll box (reachable by keyboard).
-    const table = await canvas.findByRole('table');
-    await expect(table).toBeVisible();
-    await expect(table.closest('section')).toHaveAttribute('tabindex', '0');
-  },
-};
+export const Table: Story = tableViewStory;
 
 /** A month before the first customer: nothing to show, said plainly. */
 export const Empty: Story = { args: { range: STORY_EMPTY_RANGE } };

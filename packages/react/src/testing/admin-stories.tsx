@@ -1,5 +1,6 @@
 import type { Decorator } from '@storybook/react-vite';
 import { type ReactNode, useMemo } from 'react';
+import { expect, userEvent, within } from 'storybook/test';
 import { STORY_ANALYTICS, STORY_NOW, type StoryScenario, storyAdminClient } from '../../../../.storybook/tally-backend.js';
 import type { AnalyticsRange } from '../admin/range.js';
 import { TallyProvider } from '../provider/provider.js';
@@ -46,4 +47,21 @@ export const STORY_EMPTY_RANGE: AnalyticsRange = {
   from: new Date('2026-01-01T00:00:00.000Z'),
   to: new Date('2026-02-01T00:00:00.000Z'),
   granularity: 'week',
+};
+
+/**
+ * The `Table` story of a chart widget: the toggle (`aria-pressed`) switches to the same numbers as a
+ * table, shown in its own scroll box that the keyboard reaches.
+ */
+export const tableViewStory = {
+  play: async ({ canvasElement }: { canvasElement: HTMLElement }) => {
+    const canvas = within(canvasElement);
+    const toggle = await canvas.findByRole('button', { name: /^Table view of/ }, { timeout: 15_000 });
+    await expect(toggle).toHaveAttribute('aria-pressed', 'false');
+    await userEvent.click(toggle);
+    await expect(toggle).toHaveAttribute('aria-pressed', 'true');
+    const table = await canvas.findByRole('table');
+    await expect(table).toBeVisible();
+    await expect(table.closest('section')).toHaveAttribute('tabindex', '0');
+  },
 };
