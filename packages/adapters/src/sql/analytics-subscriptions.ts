@@ -46,7 +46,8 @@ const tiers = (param: string) => `
     from jsonb_array_elements(${param}::jsonb) with ordinality as c(tier, rank)
   )`;
 
-// Every saved record up to `to` with the MRR it stands for, and the bin it falls in: 0 for records at or
+// Every saved record up to `to` that can change MRR (tally_mrr_points, schema v11: the others repeat
+// their predecessor's tier and paying status) with the MRR it stands for, and the bin it falls in: 0 for records at or
 // before `from` (the state at `from`), else the bucket i with start < updated_at ≤ end, because a record
 // saved at a bucket's end is part of the state at that end. Timestamps are whole microseconds, so
 // "ends before updated_at" is "ends at or before updated_at − 1µs", which is width_bucket's count.
@@ -54,31 +55,30 @@ const tiers = (param: string) => `
 // is its MRR at the bin's end, `a` at the end of its previous bin (0 before any record). `paid_at`: the
 // earliest save with MRR so far, which on any row with MRR, or after one, is when the customer first had
 // MRR; `first_paid` marks the first state that knows it. All windows share one order, so the records
-// are sorted once ("C": binary order sorts faster than a locale's), over frames of rows, which cost less
+// are sorted once (or read in the order of the points' primary key, which holds what they need), over frames of rows, which cost less
 // than the default range frame. `offset 0` keeps `saved` a subquery of its own, so its expressions are
 // computed once per record, before the sort, rather than at every use above it.
 const STATES = `
   saved as (
     select h.customer_id, h.updated_at, h.version,
-           case when h.status in ('active', 'past_due')
-                then coalesce((select monthly from tiers)[array_position((select ids from tiers), h.tier)], 0) else 0 end as mrr,
+           case when h.paying then coalesce((select monthly from tiers)[array_position((select ids from tiers), h.tier)], 0) else 0 end as mrr,
            case when h.updated_at <= $1::timestamptz then 0
                 else width_bucket(h.updated_at - interval '1 microsecond', (select ends from edges)) + 1 end as bin
-    from tally_subscription_history h
+    from tally_mrr_points h
     where h.updated_at <= $2::timestamptz
     offset 0
   ),
   ordered as (
     select customer_id, updated_at, version, mrr, bin, lead(bin) over w as next_bin, min(updated_at) filter (where mrr > 0) over w as paid_at
     from saved
-    window w as (partition by customer_id collate "C" order by updated_at, version rows unbounded preceding)
+    window w as (partition by customer_id order by updated_at, version rows unbounded preceding)
   ),
   states as (
     select customer_id, bin, mrr as b, paid_at, coalesce(lag(mrr) over w, 0) as a, lead(bin) over w as next_state_bin,
            lag(paid_at) over w is null as first_paid
     from ordered
     where next_bin is distinct from bin
-    window w as (partition by customer_id collate "C" order by updated_at, version rows unbounded preceding)
+    window w as (partition by customer_id order by updated_at, version rows unbounded preceding)
   )`;
 
 /** Milliseconds since the epoch as text: the same on every driver, whatever it makes of timestamps. */
@@ -287,7 +287,9 @@ async function customersMetric(rows: AnalyticsRows, query: CheckedMetricQuery): 
      extra as (
        select c.i, count(*) as n
        from edge_calls c join spans s on s.i = c.i
-       where not exists (select 1 from tally_active_days d where d.customer_id = c.customer_id and d.day >= s.a and d.day < s.b)
+       -- A probe of the primary key per edge customer (a few thousand at most): as a scalar subquery it
+       -- stays one, where NOT EXISTS would become a join that may read every active day.
+       where (select true from tally_active_days d where d.customer_id = c.customer_id and d.day >= s.a and d.day < s.b limit 1) is null
        group by c.i
      )
      select ${millis('k.bucket_start')} as bucket_start, ${millis('k.bucket_end')} as bucket_end,

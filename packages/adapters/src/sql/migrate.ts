@@ -9,6 +9,7 @@ import { schemaV7 } from './schema-v7.js';
 import { schemaV8 } from './schema-v8.js';
 import { schemaV9 } from './schema-v9.js';
 import { schemaV10 } from './schema-v10.js';
+import { schemaV11 } from './schema-v11.js';
 
 export interface Migration {
   version: number;
@@ -28,6 +29,7 @@ export const migrations: readonly Migration[] = [
   { version: 8, name: 'journal metric rollups', sql: schemaV8 },
   { version: 9, name: 'usage batch items at their own times', sql: schemaV9 },
   { version: 10, name: 'active customers by day', sql: schemaV10 },
+  { version: 11, name: 'MRR points', sql: schemaV11 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.
