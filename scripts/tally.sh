@@ -87,8 +87,10 @@ case "${1:-}" in
     bootstrap
     install_deps
     build
-    step "Running examples/node-quickstart"
-    pnpm --filter node-quickstart run start
+    step "Building the dashboard app (examples/dashboard)"
+    pnpm --filter dashboard run build
+    step "Starting the dashboard (examples/dashboard; Ctrl-C stops it)"
+    pnpm --filter dashboard run start
     ;;
   test)
     bootstrap

@@ -14,10 +14,12 @@ import type {
   PaymentEvent,
   PaymentProvider,
   SubscriptionCheckoutInput,
+  SubscriptionRecord,
 } from './types.js';
 
 export const SANDBOX_SIGNATURE_HEADER = 'tally-sandbox-signature';
 const TOLERANCE_SECONDS = 300;
+const ID_TAG = /^[a-z0-9]{1,16}$/;
 const RETRY_DAYS = [3, 5, 7];
 
 type Distribute<T> = T extends unknown ? Omit<T, 'id' | 'provider' | 'created'> : never;
@@ -72,6 +74,13 @@ export interface SandboxProviderOptions {
   /** Where checkout and portal pages live in your app (the demo serves them). */
   pagesUrl?: string;
   /**
+   * Put into every id the sandbox makes (`cs_sbx_<tag>_1`, `evt_sbx_<tag>_1`, …), 1–16 lower-case
+   * letters and digits. The sandbox keeps its state in memory and counts ids from 1: one started
+   * afresh over a database an earlier one wrote to needs a tag of its own, or its events would be
+   * taken for ones already applied and its invoice and payment ids would key grants already made.
+   */
+  idTag?: string;
+  /**
    * Called with every event the sandbox emits, in order, as it happens: hand it to
    * `billing.applyEvent`, or sign it with `webhook()` and POST it to your webhook route.
    */
@@ -124,6 +133,10 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
   const clock = options.clock ?? systemClock;
   const secret = options.webhookSecret ?? 'whsec_sandbox';
   const pagesUrl = (options.pagesUrl ?? '/sandbox').replace(/\/$/, '');
+  if (options.idTag !== undefined && !ID_TAG.test(options.idTag)) {
+    throw new TallyError('VALIDATION', 'idTag must be 1-16 lower-case letters and digits', { details: { field: 'idTag' } });
+  }
+  const tag = options.idTag === undefined ? '' : `${options.idTag}_`;
   const customers = new Map<string, SandboxCustomer>();
   const subscriptions = new Map<string, SandboxSubscription>();
   const checkouts = new Map<string, SandboxCheckout>();
@@ -131,13 +144,13 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
   const byIdempotencyKey = new Map<string, unknown>();
   const log: PaymentEvent[] = [];
   const counters = { event: 0, object: 0, created: 0 };
-  const nextId = (prefix: string) => `${prefix}_sbx_${++counters.object}`;
+  const nextId = (prefix: string) => `${prefix}_sbx_${tag}${++counters.object}`;
 
   async function emit(body: EventBody): Promise<PaymentEvent> {
     // Strictly increasing event times, as the newest-state-wins rule needs distinct `created`s.
     const created = new Date(Math.max(clock.now().getTime(), counters.created + 1));
     counters.created = created.getTime();
-    const event = { ...body, id: `evt_sbx_${++counters.event}`, provider: 'sandbox', created } as PaymentEvent;
+    const event = { ...body, id: `evt_sbx_${tag}${++counters.event}`, provider: 'sandbox', created } as PaymentEvent;
     log.push(event);
     await options.onEvent?.(event);
     return event;
@@ -508,6 +521,38 @@ export function createSandboxProvider(options: SandboxProviderOptions) {
       });
       await emit(subscriptionState(sub));
       await emit(paidInvoice(sub, nextId('in'), 'subscription_create', [periodLine(sub)], tier.price));
+    },
+
+    /**
+     * Takes over a subscription of this provider that the sandbox did not make: one saved while an
+     * earlier process ran (the sandbox's state lives in memory) or written by `applySampleData`. Its
+     * customer gets a card on file when the subscription is paid through the provider. A canceled
+     * subscription only brings its customer; one the sandbox knows already changes nothing. A record
+     * of another provider, or without a provider customer: `VALIDATION`.
+     */
+    restore(record: SubscriptionRecord): void {
+      if (record.provider !== 'sandbox' || record.providerCustomerId === null) {
+        throw new TallyError('VALIDATION', `The subscription of "${record.customerId}" is not a sandbox subscription`);
+      }
+      const tier = findTier(catalog, record.tier);
+      const providerCustomerId = record.providerCustomerId;
+      const id = record.status === 'canceled' ? null : record.providerSubscriptionId;
+      if (!customers.has(providerCustomerId)) {
+        customers.set(providerCustomerId, { customerId: record.customerId, providerCustomerId, paymentMethod: id !== null, declines: 0 });
+      }
+      if (id === null || subscriptions.has(id)) return;
+      subscriptions.set(id, {
+        id,
+        customerId: record.customerId,
+        providerCustomerId,
+        tier: tier.id,
+        status: record.status === 'past_due' ? 'past_due' : 'active',
+        periodStart: record.currentPeriodStart,
+        periodEnd: record.currentPeriodEnd,
+        scheduled: record.scheduledChange ? { tier: record.scheduledChange.tier } : null,
+        discount: null,
+        open: null,
+      });
     },
 
     /** Renews subscriptions whose period is over and retries open invoices that are due, as a biller's clock would. */
