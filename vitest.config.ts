@@ -6,9 +6,6 @@ export default defineConfig({
     // Generous: property tests and database races share two cores with everything else in CI.
     // No test asserts on time.
     testTimeout: 60_000,
-    // Two files at a time (the default leaves one core idle on a 2-core machine): much of the suite
-    // waits on Postgres, Chromium and child processes rather than on its own CPU.
-    maxWorkers: 2,
     hookTimeout: 60_000,
     reporters: ['default', 'junit'],
     outputFile: { junit: 'reports/junit.xml' },

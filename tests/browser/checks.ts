@@ -140,3 +140,24 @@ export async function measureLayout(page: Page): Promise<Layout> {
     return { scrollWidth: document.documentElement.scrollWidth, innerWidth, overflowing, smallTargets };
   }, MIN_TARGET_PX);
 }
+
+/** What the charts and grids in the page measure: SVGs wider than their card, or drawn at no size. */
+export async function chartProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    for (const chart of document.querySelectorAll('.tally-admin-chart')) {
+      const card = chart.closest('.tally-admin-card') as HTMLElement;
+      const cardBox = card.getBoundingClientRect();
+      const svgs = chart.querySelectorAll('svg.recharts-surface');
+      const grid = chart.querySelector('.tally-admin-heatmap__grid');
+      if (svgs.length === 0 && !grid) problems.push(`${card.className}: a chart view without a chart`);
+      for (const svg of svgs) {
+        const box = svg.getBoundingClientRect();
+        if (box.width < 100 || box.height < 100) problems.push(`${card.className}: chart drawn at ${box.width}×${box.height}`);
+        if (box.right > cardBox.right + 0.5)
+          problems.push(`${card.className}: chart sticks out of its card by ${box.right - cardBox.right} px`);
+      }
+    }
+    return problems;
+  });
+}

@@ -1,7 +1,9 @@
 /**
  * Every story of the built Storybook, in both themes at 375 and 1280 px, in real Chromium: axe finds no
  * violations; at 375 px nothing scrolls sideways and every visible interactive target is at least
- * 44 × 44 px. A screenshot of each goes to reports/screenshots/ (kept as a CI artifact).
+ * 44 × 44 px. A screenshot of each goes to reports/screenshots/ (kept as a CI artifact). The admin
+ * analytics stories also have their charts drawn at their card's size at both widths, show data
+ * unless their name says otherwise, and hold at 320 px (screenshots in reports/admin/).
  *
  * Needs `pnpm build:storybook` first. Without storybook-static/index.json the tests are skipped, unless
  * CI is set: then they fail, because CI must run them.
@@ -9,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { axeViolations, formatViolations, MIN_TARGET_PX, measureLayout } from './checks.js';
+import { axeViolations, chartProblems, formatViolations, MIN_TARGET_PX, measureLayout } from './checks.js';
 import {
   closeStories,
   openStory,
@@ -31,6 +33,10 @@ interface IndexEntry {
 
 const indexFile = join(storybookStatic, 'index.json');
 const screenshots = join(repoRoot, 'reports/screenshots');
+const adminScreenshots = join(repoRoot, 'reports/admin');
+
+/** An admin analytics story whose name promises no data (empty, loading, failing) shows none; every other one shows a chart or a table. */
+const dataless = /^(Empty|Loading|Server Error)$/;
 
 const stories = existsSync(indexFile)
   ? Object.values((JSON.parse(readFileSync(indexFile, 'utf8')) as { entries: Record<string, IndexEntry> }).entries).filter(
@@ -84,6 +90,7 @@ if (stories === null && !process.env.CI) {
     });
 
     mkdirSync(screenshots, { recursive: true });
+    mkdirSync(adminScreenshots, { recursive: true });
 
     // One page per story and theme, opened at 375 px and then widened to 1280 px: a page load is most of
     // the cost, and a resize is what a browser window does anyway.
@@ -105,6 +112,16 @@ if (stories === null && !process.env.CI) {
               const violations = await axeViolations(page);
               expect.soft(violations, `axe found violations in ${where}:\n${formatViolations(violations)}`).toEqual([]);
 
+              const admin = story.title.startsWith('Admin/Analytics/');
+              if (admin) {
+                // Charts drawn at their card's size (no 0-sized or overflowing SVG).
+                expect.soft(await chartProblems(page), `${where}: charts`).toEqual([]);
+                if (width === widths[0] && !dataless.test(story.name)) {
+                  const shown = await page.locator('.tally-admin-chart, .tally-admin-scroll').count();
+                  expect.soft(shown, `${where} shows no chart or table`).toBeGreaterThan(0);
+                }
+              }
+
               if (width === 375) {
                 const layout = await measureLayout(page);
                 expect
@@ -115,6 +132,23 @@ if (stories === null && !process.env.CI) {
                   .toBeLessThanOrEqual(layout.innerWidth);
                 expect.soft(layout.smallTargets, `${where}: interactive targets under ${MIN_TARGET_PX} × ${MIN_TARGET_PX} px`).toEqual([]);
               }
+            }
+            if (story.title.startsWith('Admin/Analytics/')) {
+              // The narrowest phone the admin widgets promise: layout, targets and charts at 320 px.
+              const where = `${story.id} (${theme}, 320 px)`;
+              await page.setViewportSize({ width: 320, height: 640 });
+              await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+              const narrow = await measureLayout(page);
+              expect
+                .soft(narrow.scrollWidth, `${where} scrolls sideways; sticking out:\n  ${narrow.overflowing.join('\n  ')}`)
+                .toBeLessThanOrEqual(narrow.innerWidth);
+              expect.soft(narrow.smallTargets, `${where}: small targets`).toEqual([]);
+              expect.soft(await chartProblems(page), `${where}: charts`).toEqual([]);
+              await page.screenshot({
+                path: join(adminScreenshots, `${story.id}-${theme}-320.png`),
+                fullPage: true,
+                animations: 'disabled',
+              });
             }
             expect.soft(storyErrors(page), `${story.id} (${theme}) logged errors`).toEqual([]);
           } finally {

@@ -7,7 +7,7 @@
 // still exits 0. Errors exit non-zero.
 //
 //   BENCH_CUSTOMERS          default 10000
-//   BENCH_USAGE              target calls (charged and logged), default 1360000: just over 1,000,000 usage entries
+//   BENCH_USAGE              target calls (charged and logged), default 1400000: about 1,020,000 usage entries
 //   BENCH_QUERIES            timed queries per metric and store, default 40
 //   BENCH_PGLITE=0           skip PGlite (its seeding takes several minutes)
 //   BENCH_POSTGRES=0         skip Postgres
@@ -25,7 +25,7 @@ import pg from 'pg';
 import { benchDatabase, goal } from './support.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 10_000);
-const USAGE = Number(process.env.BENCH_USAGE ?? 1_360_000);
+const USAGE = Number(process.env.BENCH_USAGE ?? 1_400_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 40);
 const PGLITE = process.env.BENCH_PGLITE !== '0';
 const POSTGRES = process.env.BENCH_POSTGRES !== '0';
