@@ -229,15 +229,15 @@ async function openStoryOnce(storyId: string, options: OpenStoryOptions): Promis
     const text = message.text();
     if (message.type() === 'error' && (text.includes('[MSW]') || text.includes('[tally/http]'))) errors.push(text);
   });
-  const pending = new Set<unknown>();
-  let lastApiActivity = Date.now();
+  const tracker: ApiTracker = { pending: new Set(), lastActivity: Date.now() };
+  trackers.set(page, tracker);
   const settle = (request: unknown) => {
-    if (pending.delete(request)) lastApiActivity = Date.now();
+    if (tracker.pending.delete(request)) tracker.lastActivity = Date.now();
   };
   page.on('request', (request) => {
     if (!API_PATH.test(new URL(request.url()).pathname)) return;
-    pending.add(request);
-    lastApiActivity = Date.now();
+    tracker.pending.add(request);
+    tracker.lastActivity = Date.now();
   });
   page.on('requestfinished', settle);
   page.on('requestfailed', settle);
@@ -282,27 +282,94 @@ async function openStoryOnce(storyId: string, options: OpenStoryOptions): Promis
     await fail(`failed to render (${rendered.phase}): ${message || 'its play function threw; see the Interactions panel'}`);
   }
   const loading = options.loading ?? rendered.tags.includes('loading');
+  loadingStories.set(page, loading);
+  const unsettled = await settled(page, tracker, loading, timeout);
+  if (unsettled) await fail(unsettled);
+  await layoutPass(page);
+  return page;
+}
 
+interface ApiTracker {
+  /** Tally API requests sent and not yet answered. */
+  pending: Set<unknown>;
+  /** When the last one was sent or answered (Date.now()). */
+  lastActivity: number;
+}
+
+const trackers = new WeakMap<Page, ApiTracker>();
+/** Whether the page's story shows a loading state on purpose (decided when it opened). */
+const loadingStories = new WeakMap<Page, boolean>();
+
+/**
+ * Waits until the story has settled: every Tally API request answered, none new for 150 ms and nothing
+ * `aria-busy="true"` (for a loading story: until a request is in flight). Returns what did not settle
+ * in time, or null.
+ */
+async function settled(page: Page, tracker: ApiTracker, loading: boolean, timeout: number): Promise<string | null> {
   const deadline = Date.now() + timeout;
   for (;;) {
     if (loading) {
-      if (pending.size > 0) break;
-    } else if (pending.size === 0 && Date.now() - lastApiActivity >= QUIET_MS) {
+      if (tracker.pending.size > 0) break;
+    } else if (tracker.pending.size === 0 && Date.now() - tracker.lastActivity >= QUIET_MS) {
       if ((await page.locator('[aria-busy="true"]').count()) === 0) break;
     }
     if (Date.now() > deadline) {
       const busy = await page.locator('[aria-busy="true"]').count();
-      await fail(
-        loading
-          ? `a loading story, but no Tally API request was in flight within ${timeout} ms`
-          : `did not settle within ${timeout} ms: ${pending.size} Tally API request(s) unanswered, ${busy} element(s) ` +
-              'aria-busy="true" (a story that shows a loading state on purpose must be tagged "loading")',
-      );
+      return loading
+        ? `a loading story, but no Tally API request was in flight within ${timeout} ms`
+        : `did not settle within ${timeout} ms: ${tracker.pending.size} Tally API request(s) unanswered, ${busy} element(s) ` +
+            'aria-busy="true" (a story that shows a loading state on purpose must be tagged "loading")';
     }
     await new Promise((wake) => setTimeout(wake, 25));
   }
   await layoutPass(page);
-  return page;
+  return null;
+}
+
+/** Whether `openStory` judged the page's story a loading one (tag `loading` or the `loading` option). */
+export function isLoadingStory(page: Page): boolean {
+  return loadingStories.get(page) ?? false;
+}
+
+/**
+ * Switches an open story to the other theme in place, as the toolbar's theme switch does: Storybook
+ * updates the global and renders the story again (its loaders run again; the component keeps its state
+ * and the play function does not run again), then the story must settle as in `openStory`. A page load
+ * costs about eight times as much as this on the project's machine. Not for loading stories: their
+ * state is the request in flight, which a second render does not repeat.
+ */
+export async function setStoryTheme(page: Page, theme: StoryTheme, timeoutMs = 20_000): Promise<void> {
+  const tracker = trackers.get(page);
+  if (!tracker) throw new Error('setStoryTheme needs a page from openStory');
+  if (isLoadingStory(page)) throw new Error('setStoryTheme: a loading story is opened once per theme instead');
+  const outcome = await page.evaluate(
+    ({ theme, timeoutMs }) =>
+      new Promise<string>((done) => {
+        type Channel = {
+          on(event: string, fn: (payload: unknown) => void): void;
+          off(event: string, fn: (payload: unknown) => void): void;
+          emit(event: string, payload: unknown): void;
+        };
+        const channel = (window as { __STORYBOOK_ADDONS_CHANNEL__?: Channel }).__STORYBOOK_ADDONS_CHANNEL__;
+        if (!channel) return done('no Storybook channel in the page');
+        const timer = setTimeout(() => finish(`the story did not render again within ${timeoutMs} ms`), timeoutMs);
+        const onFinished = (payload: unknown) =>
+          finish((payload as { status?: string }).status === 'success' ? 'ok' : 'the story errored when rendered again');
+        const finish = (result: string) => {
+          clearTimeout(timer);
+          channel.off('storyFinished', onFinished);
+          done(result);
+        };
+        channel.on('storyFinished', onFinished);
+        channel.emit('updateGlobals', { globals: { theme } });
+      }),
+    { theme, timeoutMs },
+  );
+  if (outcome !== 'ok') throw new Error(`Switching to the ${theme} theme: ${outcome}`);
+  const shown = await page.evaluate(() => document.documentElement.dataset.theme);
+  if (shown !== theme) throw new Error(`Switched to the ${theme} theme, but <html> has data-theme="${shown}"`);
+  const unsettled = await settled(page, tracker, false, timeoutMs);
+  if (unsettled) throw new Error(`After switching to the ${theme} theme, the story ${unsettled}`);
 }
 
 /** Changes an open story's viewport width (and height) and waits for the new layout. */

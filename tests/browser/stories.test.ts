@@ -5,20 +5,26 @@
  * analytics stories also have their charts drawn at their card's size at both widths, show data
  * unless their name says otherwise, and hold at 320 px (screenshots in reports/admin/).
  *
+ * A story is opened once, in the light theme, and switched to the dark one in place (see
+ * `setStoryTheme`); a story that shows a loading state on purpose is opened once per theme.
+ *
  * Needs `pnpm build:storybook` first. Without storybook-static/index.json the tests are skipped, unless
  * CI is set: then they fail, because CI must run them.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, type ExpectStatic, it } from 'vitest';
 import { axeViolations, chartProblems, formatViolations, MIN_TARGET_PX, measureLayout } from './checks.js';
 import {
   closeStories,
+  isLoadingStory,
   openStory,
   repoRoot,
   resizeStory,
   type StoryTheme,
   type StoryWidth,
+  setStoryTheme,
   storybookStatic,
   storyErrors,
 } from './harness.js';
@@ -92,70 +98,80 @@ if (stories === null && !process.env.CI) {
     mkdirSync(screenshots, { recursive: true });
     mkdirSync(adminScreenshots, { recursive: true });
 
-    // One page per story and theme, opened at 375 px and then widened to 1280 px: a page load is most of
-    // the cost, and a resize is what a browser window does anyway.
+    /** Every check of one story in one theme at one width; screenshots as reports/…/<id>-<theme>-<width>.png. */
+    async function checkAt(page: Page, story: IndexEntry, theme: StoryTheme, width: StoryWidth | 320, expect: ExpectStatic) {
+      const where = `${story.id} (${theme}, ${width} px)`;
+      const admin = story.title.startsWith('Admin/Analytics/');
+      if (width === 320) {
+        // The narrowest phone the admin widgets promise: layout, targets and charts at 320 px.
+        await page.setViewportSize({ width: 320, height: 640 });
+        await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+      } else {
+        await resizeStory(page, width);
+      }
+      await page.screenshot({
+        path: join(width === 320 ? adminScreenshots : screenshots, `${story.id}-${theme}-${width}.png`),
+        fullPage: true,
+        animations: 'disabled',
+      });
+      if (width !== 320) {
+        const violations = await axeViolations(page);
+        expect.soft(violations, `axe found violations in ${where}:\n${formatViolations(violations)}`).toEqual([]);
+      }
+      if (admin) {
+        // Charts drawn at their card's size (no 0-sized or overflowing SVG).
+        expect.soft(await chartProblems(page), `${where}: charts`).toEqual([]);
+        if (width === 375 && !dataless.test(story.name)) {
+          const shown = await page.locator('.tally-admin-chart, .tally-admin-scroll').count();
+          expect.soft(shown, `${where} shows no chart or table`).toBeGreaterThan(0);
+        }
+      }
+      if (width !== 1280) {
+        const layout = await measureLayout(page);
+        expect
+          .soft(
+            layout.scrollWidth,
+            `${where} scrolls sideways: ${layout.scrollWidth} px wide; sticking out:\n  ${layout.overflowing.join('\n  ')}`,
+          )
+          .toBeLessThanOrEqual(layout.innerWidth);
+        expect.soft(layout.smallTargets, `${where}: interactive targets under ${MIN_TARGET_PX} × ${MIN_TARGET_PX} px`).toEqual([]);
+      }
+    }
+
+    /** The widths a story is checked at in each theme, in an order that needs one resize per step. */
+    const widthsOf = (story: IndexEntry, theme: StoryTheme): Array<StoryWidth | 320> => {
+      const narrow: Array<StoryWidth | 320> = story.title.startsWith('Admin/Analytics/') ? [320] : [];
+      // Light ends where dark starts (1280 px, or 320 px for an admin widget), saving a resize.
+      return theme === 'light' ? [...widths, ...narrow] : narrow.length > 0 ? [...narrow, ...widths] : [...widths].reverse();
+    };
+
+    // One page per story, opened at 375 px in the light theme, widened to 1280 px, then switched to the
+    // dark theme in place (what the toolbar's switch does; a page load costs several times as much) and
+    // narrowed again. A story that shows a loading state on purpose is opened once per theme instead: its
+    // state is the request in flight, which a second render does not repeat.
     describe.each(stories)('$title › $name ($id)', (story) => {
-      it.for(themes)('%s theme, 375 and 1280 px', (theme, { expect }) =>
+      it('light and dark, 375 and 1280 px', ({ expect }) =>
         withPage(async () => {
           // A story tagged `loading` is judged while its requests are in flight (openStory reads the tag).
-          const page = await openStory(story.id, { width: widths[0] as StoryWidth, theme });
+          let page = await openStory(story.id, { width: widths[0] as StoryWidth, theme: themes[0] as StoryTheme });
           try {
-            for (const width of widths) {
-              if (width !== widths[0]) await resizeStory(page, width);
-              const where = `${story.id} (${theme}, ${width} px)`;
-              await page.screenshot({
-                path: join(screenshots, `${story.id}-${theme}-${width}.png`),
-                fullPage: true,
-                animations: 'disabled',
-              });
-
-              const violations = await axeViolations(page);
-              expect.soft(violations, `axe found violations in ${where}:\n${formatViolations(violations)}`).toEqual([]);
-
-              const admin = story.title.startsWith('Admin/Analytics/');
-              if (admin) {
-                // Charts drawn at their card's size (no 0-sized or overflowing SVG).
-                expect.soft(await chartProblems(page), `${where}: charts`).toEqual([]);
-                if (width === widths[0] && !dataless.test(story.name)) {
-                  const shown = await page.locator('.tally-admin-chart, .tally-admin-scroll').count();
-                  expect.soft(shown, `${where} shows no chart or table`).toBeGreaterThan(0);
+            for (const theme of themes) {
+              if (theme !== themes[0]) {
+                if (isLoadingStory(page)) {
+                  expect.soft(storyErrors(page), `${story.id} (${themes[0]}) logged errors`).toEqual([]);
+                  await page.close();
+                  page = await openStory(story.id, { width: widths[0] as StoryWidth, theme });
+                } else {
+                  await setStoryTheme(page, theme);
                 }
               }
-
-              if (width === 375) {
-                const layout = await measureLayout(page);
-                expect
-                  .soft(
-                    layout.scrollWidth,
-                    `${where} scrolls sideways: ${layout.scrollWidth} px wide; sticking out:\n  ${layout.overflowing.join('\n  ')}`,
-                  )
-                  .toBeLessThanOrEqual(layout.innerWidth);
-                expect.soft(layout.smallTargets, `${where}: interactive targets under ${MIN_TARGET_PX} × ${MIN_TARGET_PX} px`).toEqual([]);
-              }
+              for (const width of widthsOf(story, theme)) await checkAt(page, story, theme, width, expect);
             }
-            if (story.title.startsWith('Admin/Analytics/')) {
-              // The narrowest phone the admin widgets promise: layout, targets and charts at 320 px.
-              const where = `${story.id} (${theme}, 320 px)`;
-              await page.setViewportSize({ width: 320, height: 640 });
-              await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
-              const narrow = await measureLayout(page);
-              expect
-                .soft(narrow.scrollWidth, `${where} scrolls sideways; sticking out:\n  ${narrow.overflowing.join('\n  ')}`)
-                .toBeLessThanOrEqual(narrow.innerWidth);
-              expect.soft(narrow.smallTargets, `${where}: small targets`).toEqual([]);
-              expect.soft(await chartProblems(page), `${where}: charts`).toEqual([]);
-              await page.screenshot({
-                path: join(adminScreenshots, `${story.id}-${theme}-320.png`),
-                fullPage: true,
-                animations: 'disabled',
-              });
-            }
-            expect.soft(storyErrors(page), `${story.id} (${theme}) logged errors`).toEqual([]);
+            expect.soft(storyErrors(page), `${story.id} logged errors`).toEqual([]);
           } finally {
             await page.close();
           }
-        }),
-      );
+        }));
     });
   });
 }
