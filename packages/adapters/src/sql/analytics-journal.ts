@@ -51,19 +51,29 @@ const RAW = `raw as (
   select * from tally__pending_activity() a where tally__hour(a.at) >= $5::integer and tally__hour(a.at) < $6::integer
 )`;
 
+// Every customer's running totals at the end of hour `at` (an SQL integer expression): its row of
+// tally_customer_activity whose [hour, next_hour) holds it, found by one index range scan per span class
+// (schema v12: a row of class b is shorter than 2^b hours, so it starts after at - 2^b), or its latest row
+// when that began at or before it.
+function totalsAt(at: string, list: string): string {
+  return `select a.customer_id, ${list}
+  from generate_series(1, 31) k
+  cross join lateral (select * from tally_customer_activity a
+                      where a.span_class = k and a.hour > ${at}::bigint - (1::bigint << k) and a.hour <= ${at} and a.next_hour > ${at}) a
+  where $5::integer < $6::integer
+  union all
+  select customer_id, ${list} from tally_customer_activity_latest where $5::integer < $6::integer and hour <= ${at}`;
+}
+
 // Each customer's totals over the range: its running totals at the end of the whole hours ($5, $6)
-// minus those at their start (one stab of the index each), plus the raw edges and the queue. Only the
-// columns a metric needs: each costs a numeric subtraction and addition per customer.
+// minus those at their start, plus the raw edges and the queue. Only the columns a metric needs: each
+// costs a numeric subtraction and addition per customer.
 function perCustomer(columns: ReadonlyArray<'calls' | 'call_credits' | 'managed_cost' | 'cost' | 'charge_credits'>): string {
   const list = columns.join(', ');
   return `ends as materialized (
-  select customer_id, ${list} from tally_customer_activity where $5::integer < $6::integer and hours @> ($6::integer - 1)
-  union all
-  select customer_id, ${list} from tally_customer_activity_latest where $5::integer < $6::integer and hour <= $6::integer - 1
+  ${totalsAt('($6::integer - 1)', list)}
 ), starts as materialized (
-  select customer_id, ${list} from tally_customer_activity where $5::integer < $6::integer and hours @> ($5::integer - 1)
-  union all
-  select customer_id, ${list} from tally_customer_activity_latest where $5::integer < $6::integer and hour <= $5::integer - 1
+  ${totalsAt('($5::integer - 1)', list)}
 ), extra as (
   select customer_id, ${columns.map((c) => `sum(${c}) as ${c}`).join(', ')}
   from (select * from raw union all select * from queued) x

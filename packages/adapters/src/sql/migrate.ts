@@ -10,6 +10,7 @@ import { schemaV8 } from './schema-v8.js';
 import { schemaV9 } from './schema-v9.js';
 import { schemaV10 } from './schema-v10.js';
 import { schemaV11 } from './schema-v11.js';
+import { schemaV12 } from './schema-v12.js';
 
 export interface Migration {
   version: number;
@@ -30,6 +31,7 @@ export const migrations: readonly Migration[] = [
   { version: 9, name: 'usage batch items at their own times', sql: schemaV9 },
   { version: 10, name: 'active customers by day', sql: schemaV10 },
   { version: 11, name: 'MRR points', sql: schemaV11 },
+  { version: 12, name: 'running totals by span class', sql: schemaV12 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.
