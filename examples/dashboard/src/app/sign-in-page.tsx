@@ -15,6 +15,13 @@ export function homeFor(principal: Principal, next: string | null): string {
 
 type Pending = 'customer' | 'admin' | null;
 
+const KEYCLOAK_EXAMPLE = `const authenticate = createKeycloakAuthenticate({
+  url: 'https://sso.example.com',
+  realm: 'app',
+  clientId: 'tally-api',
+});
+const handler = createTallyHandler({ tally, billing, authenticate });`;
+
 /**
  * The demo's sign-in: pick one of the sample customers, or the operator. The server sets a signed
  * session cookie; in production this page is your identity provider's.
@@ -145,15 +152,29 @@ export function SignInPage() {
           In production
         </h2>
         <p>
-          This page stands in for your identity provider. In production, people sign in with Keycloak: the server's{' '}
-          <code>authenticate</code> verifies the realm's access token (its subject is the customer, its realm roles are the roles) and hands{' '}
-          <code>createTallyHandler</code> the principal, instead of this demo's signed cookie. <code>createKeycloakSink</code> from{' '}
-          <code>@tally/adapters/keycloak</code> keeps each user's plan and status on their Keycloak account.
+          This page stands in for your identity provider. In production, people sign in with Keycloak, and the server's{' '}
+          <code>authenticate</code> is <code>createKeycloakAuthenticate</code> from <code>@tally/adapters/keycloak</code>: it verifies the
+          realm's signed access token (its subject is the customer, its realm and client roles are the roles) and hands{' '}
+          <code>createTallyHandler</code> the principal, instead of this demo's signed cookie.
+        </p>
+        <pre className="dash-pre">
+          <code>{KEYCLOAK_EXAMPLE}</code>
+        </pre>
+        <p>
+          Start this server with <code>KEYCLOAK_URL</code>, <code>KEYCLOAK_REALM</code> and <code>KEYCLOAK_CLIENT_ID</code> set and it takes
+          the realm's tokens as <code>Authorization: Bearer</code> beside this page. <code>createKeycloakSink</code> keeps each user's plan
+          and status on their Keycloak account.
         </p>
         <p>
+          Read the{' '}
+          <a className="tally-link" href="/docs/guides/authentication">
+            authentication guide
+          </a>{' '}
+          and the{' '}
           <a className="tally-link" href="/docs">
-            Read the API reference
+            API reference
           </a>
+          .
         </p>
       </section>
     </Page>

@@ -5,6 +5,7 @@
  *
  *   const { app, close } = await createDashboard({ dataDir: '/tmp/tally-demo' });
  */
+import { createKeycloakAuthenticate } from '@tally/adapters/keycloak';
 import { renderReportPdf } from '@tally/adapters/pdf';
 import type { SqlStore } from '@tally/adapters/pglite';
 import { createScheduler, type Scheduler } from '@tally/adapters/scheduler';
@@ -40,7 +41,7 @@ import { createReconciler, type Reconciler } from './reconciler.ts';
 import { CHECKOUT_CANCELED, CHECKOUT_DONE, sandboxPages } from './sandbox-pages.ts';
 import { type DemoSecrets, loadSecrets } from './secrets.ts';
 import { DEFAULT_SAMPLE, DEMO_CUSTOMER, type SampleSize, type SeedSummary, seedDemoData, seedState } from './seed.ts';
-import { createSessions, type Sessions } from './session.ts';
+import { createSessions, type KeycloakSettings, type Sessions } from './session.ts';
 import { staticApp } from './static-app.ts';
 import { loggedWebhooks } from './webhooks.ts';
 
@@ -53,6 +54,8 @@ export interface DashboardOptions {
   stripe?: StripeSettings | undefined;
   /** OpenRouter instead of the mock model. */
   openRouter?: OpenRouterSettings | undefined;
+  /** Also accept this realm's access tokens as `Authorization: Bearer` (beside the demo sign-in; see session.ts). */
+  keycloak?: KeycloakSettings | undefined;
   /** What an empty database is seeded with; `false`: nothing. Default `DEFAULT_SAMPLE`. */
   sample?: SampleSize | false;
   /**
@@ -182,7 +185,19 @@ async function assemble(input: {
   if (payments.sandbox) await restoreSandbox(payments.sandbox, store);
 
   const models = createModelSource(options.openRouter);
-  const sessions = createSessions(secrets.sessionKey);
+  const keycloak = options.keycloak
+    ? createKeycloakAuthenticate({
+        url: options.keycloak.url,
+        realm: options.keycloak.realm,
+        clientId: options.keycloak.clientId,
+        ...(options.keycloak.customerClaim === undefined ? {} : { customerIdClaim: options.keycloak.customerClaim }),
+      })
+    : null;
+  if (options.keycloak) {
+    const { url, realm, clientId } = options.keycloak;
+    log(`Keycloak: bearer tokens of realm "${realm}" at ${url} for client "${clientId}" are accepted beside the demo sign-in.`);
+  }
+  const sessions = createSessions(secrets.sessionKey, keycloak);
   const handler = createTallyHandler({
     tally,
     billing,

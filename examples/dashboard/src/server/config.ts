@@ -6,6 +6,7 @@
  * PORT (3000) · HOST (127.0.0.1) · DATA_DIR · DATABASE_URL · PUBLIC_URL
  * STRIPE_SECRET_KEY + STRIPE_WEBHOOK_SECRET + STRIPE_PRICES ("starter=price_…,professional=price_…") [+ STRIPE_PACK_PRICES]
  * OPENROUTER_API_KEY [+ OPENROUTER_BASE_URL]
+ * KEYCLOAK_URL + KEYCLOAK_REALM + KEYCLOAK_CLIENT_ID [+ KEYCLOAK_CUSTOMER_CLAIM]: accept the realm's access tokens
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +97,26 @@ export function configFromEnv(env: Env, cwd: string, catalog: Catalog = sampleCa
       throw invalid('OPENROUTER_BASE_URL', 'must be an absolute http(s) URL');
     }
     options.openRouter = { apiKey: openRouterKey, ...(baseUrl === undefined ? {} : { baseUrl }) };
+  }
+
+  const keycloak = { url: present(env.KEYCLOAK_URL), realm: present(env.KEYCLOAK_REALM), clientId: present(env.KEYCLOAK_CLIENT_ID) };
+  const keycloakNames = { url: 'KEYCLOAK_URL', realm: 'KEYCLOAK_REALM', clientId: 'KEYCLOAK_CLIENT_ID' } as const;
+  const keycloakSet = (Object.keys(keycloak) as Array<keyof typeof keycloak>).filter((key) => keycloak[key] !== undefined);
+  const customerClaim = present(env.KEYCLOAK_CUSTOMER_CLAIM);
+  if (keycloakSet.length > 0 || customerClaim !== undefined) {
+    // Half a Keycloak setting would quietly leave the demo sign-in alone in charge: refuse it instead.
+    const missing = (Object.keys(keycloakNames) as Array<keyof typeof keycloakNames>).find((key) => keycloak[key] === undefined);
+    if (missing !== undefined) {
+      throw invalid(
+        keycloakNames[missing],
+        'is needed with the other KEYCLOAK_* settings (KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_CLIENT_ID)',
+      );
+    }
+    const { url, realm, clientId } = keycloak as Record<keyof typeof keycloak, string>;
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw invalid('KEYCLOAK_URL', "must be the Keycloak server's absolute http(s) URL, e.g. https://sso.example.com");
+    }
+    options.keycloak = { url, realm, clientId, ...(customerClaim === undefined ? {} : { customerClaim }) };
   }
   return options;
 }

@@ -24,7 +24,7 @@ const TITLES: Record<number, string> = {
 /** What a 5xx says instead of the error's own message, which may name internals. */
 const SERVER_DETAIL: Partial<Record<TallyErrorCode, string>> = {
   PROVIDER_REJECTED: 'The model provider refused the request; the operator has been told',
-  PROVIDER_UNAVAILABLE: 'The model provider is unavailable; retry later',
+  PROVIDER_UNAVAILABLE: 'A provider Tally depends on is unavailable; retry later',
   PRICE_UNAVAILABLE: 'A price is unavailable; retry later',
 };
 

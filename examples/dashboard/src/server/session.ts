@@ -1,13 +1,22 @@
 /**
+ * Who is calling the dashboard: the demo's sign-in, and Keycloak's access tokens when configured.
+ *
  * The demo's sign-in: pick any sample customer or the admin, get an HttpOnly cookie holding a signed
  * token (HMAC-SHA-256 under a key of the data folder). `authenticate` accepts that cookie, or the same
  * token as `Authorization: Bearer` for curl. A token carries no expiry and sign-out only drops the
  * cookie: fine for a local demo, not for production.
  *
- * Production path: `authenticate` verifies the identity provider's access token instead. With
- * Keycloak that is the realm's signed JWT (checked against the realm's JWKS, e.g. with `jose`), with
- * `sub` as the customer id and the realm roles as `roles`; `createKeycloakSink` from
- * `@tally/adapters/keycloak` then keeps `tally_tier` and `tally_status` on each Keycloak user, so the
+ * Keycloak (the production path): with `KEYCLOAK_URL`, `KEYCLOAK_REALM` and `KEYCLOAK_CLIENT_ID` set
+ * (config.ts), a bearer token that is not a demo token goes to `createKeycloakAuthenticate` from
+ * `@tally/adapters/keycloak`, which verifies the realm's signed access token against the realm's keys
+ * and maps it to `{ customerId: sub (or KEYCLOAK_CUSTOMER_CLAIM), roles: realm and client roles }`.
+ * The demo sign-in stays beside it rather than being replaced: the React app has no login redirect of
+ * its own (the picker is how a browser signs in), and demo tokens (`v1.…`) and Keycloak's JWTs
+ * (`eyJ…`) cannot be mistaken for each other. The cookie, when present, is read first, as before.
+ * Anyone who can reach the server can still sign in as admin through the picker, so Keycloak here
+ * shows the wiring; it does not make the demo safe to expose. A production app keeps only the
+ * Keycloak path: `createTallyHandler({ tally, authenticate: createKeycloakAuthenticate({ … }) })`.
+ * `createKeycloakSink` then keeps `tally_tier` and `tally_status` on each Keycloak user, so the
  * identity provider and Tally agree on who may do what.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -20,12 +29,29 @@ const VERSION = 'v1';
 const CUSTOMER_ID = /^[\x21-\x7e]{1,255}$/;
 const ADMIN: TallyPrincipal = { customerId: null, roles: ['admin'] };
 
+/** The Keycloak realm whose access tokens the dashboard accepts (config.ts reads them from the environment). */
+export interface KeycloakSettings {
+  /** The server root, e.g. `https://sso.example.com`. */
+  url: string;
+  realm: string;
+  /** The client tokens must be meant for (`aud` or `azp`). */
+  clientId: string;
+  /** The claim holding the Tally customer id. Default `sub`. */
+  customerClaim?: string;
+}
+
+/** `authenticate` of another kind of bearer token, e.g. `createKeycloakAuthenticate(…)`. */
+export type BearerAuthenticate = (request: Request) => Promise<TallyPrincipal | null>;
+
 export interface Sessions {
   /** The token for a principal: `v1.<payload>.<mac>`, all base64url. */
   sign(principal: TallyPrincipal): string;
   /** The principal a token was signed for, or null for anything forged, altered or malformed. */
   verify(token: string): TallyPrincipal | null;
-  /** The request's principal: the `tally_demo` cookie, else a bearer token. Null when neither is valid. */
+  /**
+   * The request's principal: the `tally_demo` cookie, else a bearer token (a demo token, or any other
+   * for the `bearer` authenticate when there is one). Null when none is valid.
+   */
   authenticate(request: Request): Promise<TallyPrincipal | null>;
   /** `Set-Cookie` values. */
   signInCookie(token: string, request: Request): string;
@@ -58,7 +84,7 @@ function principalOf(payload: unknown): TallyPrincipal | null {
   return typeof c === 'string' && CUSTOMER_ID.test(c) ? { customerId: c, roles: [...r] } : null;
 }
 
-export function createSessions(key: string): Sessions {
+export function createSessions(key: string, bearer: BearerAuthenticate | null = null): Sessions {
   const secret = Buffer.from(key, 'base64url');
   if (secret.byteLength < 32) throw new RangeError('the session key must be at least 32 bytes');
   const mac = (payload: string) => createHmac('sha256', secret).update(`tally-demo-session.${payload}`).digest();
@@ -88,8 +114,9 @@ export function createSessions(key: string): Sessions {
       const cookie = cookieValue(request.headers.get('cookie'), SESSION_COOKIE);
       if (cookie) return sessions.verify(cookie);
       const authorization = request.headers.get('authorization');
-      if (authorization?.startsWith('Bearer ')) return sessions.verify(authorization.slice('Bearer '.length).trim());
-      return null;
+      if (authorization?.startsWith(`Bearer ${VERSION}.`)) return sessions.verify(authorization.slice('Bearer '.length).trim());
+      if (bearer) return bearer(request);
+      return authorization?.startsWith('Bearer ') ? sessions.verify(authorization.slice('Bearer '.length).trim()) : null;
     },
     signInCookie: (token, request) =>
       `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${SESSION_MAX_AGE_SECONDS}${secure(request)}`,

@@ -21,7 +21,7 @@ const GUIDE_LIST = [
   },
   {
     slug: 'authentication',
-    summary: 'Who may call which route, the demo sign-in, and verifying Keycloak tokens in production.',
+    summary: 'Who may call which route, the demo sign-in, and Keycloak tokens in production with createKeycloakAuthenticate.',
   },
   {
     slug: 'webhooks',
