@@ -135,7 +135,7 @@ export function PlaygroundPage() {
               {last ? (
                 <p>
                   Charged <Credits micros={last.chargedMicros} /> for {tokens(last.inputTokens)} input and {tokens(last.outputTokens)}{' '}
-                  output tokens on <code>{last.model}</code>. Balance now <Credits micros={last.balanceMicros} digits={2} />.
+                  output tokens on <code>{last.model}</code>. Balance now <Credits micros={last.balanceMicros} />.
                 </p>
               ) : (
                 <p className="tally-muted">{pending ? 'Waiting for the model…' : 'No calls yet. Send a prompt to see what it costs.'}</p>
