@@ -7,7 +7,7 @@
 // still exits 0. Errors exit non-zero.
 //
 //   BENCH_CUSTOMERS          default 10000
-//   BENCH_USAGE              target calls (charged and logged), default 1400000: about 1,020,000 usage entries
+//   BENCH_USAGE              target calls (charged and logged), default 1400000: about 1,045,000 usage entries
 //   BENCH_QUERIES            timed queries per metric and store, default 40
 //   BENCH_PGLITE=0           skip PGlite (its seeding takes several minutes)
 //   BENCH_POSTGRES=0         skip Postgres
@@ -47,13 +47,31 @@ for (const [name, value] of [
 const START = new Date(Date.UTC(2026, 10, 1) - DAYS * DAY);
 const END = new Date(Date.UTC(2026, 10, 1));
 
-/** The sample data with its paid usage thinned (every k-th kept, by a seeded draw) to about USAGE entries. */
+/**
+ * The sample data with its usage thinned (each call kept by a seeded draw) or thickened (a call made
+ * again a second later, under a key of its own, by the same draw) to about USAGE calls. At the default
+ * size the generator's 90 days make about 1,331,000 calls, of which about 993,000 are charged entries
+ * (free models and BYOK without a fee are only logged), so the default USAGE thickens them a little to
+ * pass the 1,000,000 entries the issue asks for.
+ */
 function dataset(): { events: SampleEvent[]; usage: number } {
   const events = generateSampleData({ seed: 2026, customers: CUSTOMERS, days: DAYS, start: START });
   const usage = events.filter((e) => e.type === 'usage').length;
-  const keep = Math.min(1, USAGE / Math.max(1, usage));
+  const rate = USAGE / Math.max(1, usage);
   const random = createSeededRandom(7);
-  const kept = events.filter((e) => e.type !== 'usage' || random.next() < keep);
+  const kept: SampleEvent[] = [];
+  for (const event of events) {
+    if (event.type !== 'usage') {
+      kept.push(event);
+    } else if (rate <= 1) {
+      if (random.next() < rate) kept.push(event);
+    } else {
+      kept.push(event);
+      if (random.next() < rate - 1) kept.push({ ...event, at: new Date(event.at.getTime() + 1_000), key: `${event.key}:again` });
+    }
+  }
+  // A repeat a second later can pass an event of another customer; the seeding applies events in time order.
+  kept.sort((a, b) => a.at.getTime() - b.at.getTime());
   return { events: kept, usage: kept.filter((e) => e.type === 'usage').length };
 }
 
