@@ -1,5 +1,5 @@
 import { type OutgoingEmail, TallyError } from '@tally/core';
-import { createFakeClock, type FakeClock } from '@tally/core/testing';
+import { createFakeClock, type FakeClock, tallyRejection } from '@tally/core/testing';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphFake, type GraphFakeOptions } from '../test-support/graph-fake.js';
@@ -23,15 +23,6 @@ function mail(overrides: Partial<OutgoingEmail> = {}): OutgoingEmail {
     dedupeKey: 'email:low_balance:cus_123:2026-11',
     ...overrides,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 function setup(fakeOptions: GraphFakeOptions = {}, options: Partial<GraphTransportOptions> = {}) {
@@ -88,7 +79,7 @@ describe('Microsoft Graph transport: sending', () => {
   it('refuses more x- headers than Graph takes with VALIDATION, before any request', async () => {
     const { fake, transport } = setup();
     const headers = Object.fromEntries([1, 2, 3, 4, 5].map((n) => [`X-Extra-${n}`, String(n)]));
-    const error = await rejection(transport.send(mail({ headers })));
+    const error = await tallyRejection(transport.send(mail({ headers })));
     expect(error.code).toBe('VALIDATION');
     expect(error.details).toMatchObject({ field: 'headers', count: 6 });
     expect(fake.requests).toHaveLength(0);
@@ -104,7 +95,7 @@ describe('Microsoft Graph transport: sending', () => {
       [{ subject: 'a\r\nb' }, 'subject'],
       [{ headers: { 'X-Bad': 'a\nb' } }, 'headers.X-Bad'],
     ] as Array<[Partial<OutgoingEmail>, string]>) {
-      const error = await rejection(transport.send(mail(overrides)));
+      const error = await tallyRejection(transport.send(mail(overrides)));
       expect(error.code).toBe('VALIDATION');
       expect(error.details.field).toBe(field);
     }
@@ -144,7 +135,7 @@ describe('Microsoft Graph transport: sending', () => {
         { filename: 'b.pdf', contentType: 'application/pdf', content: new Uint8Array(GRAPH_MAX_ATTACHMENT_BYTES / 2 + 1) },
       ],
     });
-    const error = await rejection(transport.send(over));
+    const error = await tallyRejection(transport.send(over));
     expect(error.code).toBe('VALIDATION');
     expect(error.details).toMatchObject({ field: 'attachments', bytes: GRAPH_MAX_ATTACHMENT_BYTES + 1, limitBytes: 3_145_728 });
     expect(fake.requests).toHaveLength(0);
@@ -228,7 +219,7 @@ describe('Microsoft Graph transport: tokens', () => {
   it('does not refresh twice: a second 401 is PROVIDER_REJECTED', async () => {
     const { fake, transport } = setup();
     fake.failNext(2, 401);
-    const error = await rejection(transport.send(mail()));
+    const error = await tallyRejection(transport.send(mail()));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ transport: 'microsoft-graph', status: 401, graphCode: 'InvalidAuthenticationToken' });
     expect(fake.tokenRequests).toBe(2);
@@ -237,7 +228,7 @@ describe('Microsoft Graph transport: tokens', () => {
 
   it('a wrong secret is PROVIDER_REJECTED naming the AADSTS error, without retries', async () => {
     const { fake, transport, sleeps } = setup({}, { clientSecret: 'the-secret-id-not-its-value' });
-    const error = await rejection(transport.send(mail()));
+    const error = await tallyRejection(transport.send(mail()));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.message).toContain('AADSTS7000215');
     expect(error.details).toMatchObject({ transport: 'microsoft-graph', status: 400, error: 'invalid_client', aadsts: 'AADSTS7000215' });
@@ -248,7 +239,7 @@ describe('Microsoft Graph transport: tokens', () => {
 
   it('an unknown tenant is PROVIDER_REJECTED with AADSTS90002', async () => {
     const { transport } = setup({}, { tenantId: 'fabrikam.onmicrosoft.com' });
-    const error = await rejection(transport.send(mail()));
+    const error = await tallyRejection(transport.send(mail()));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ error: 'invalid_request', aadsts: 'AADSTS90002' });
   });
@@ -276,7 +267,7 @@ describe('Microsoft Graph transport: throttling and failures', () => {
   it('persistent 429: maxRetries waits, then PROVIDER_UNAVAILABLE with retryAfterMs', async () => {
     const { fake, transport, sleeps } = setup();
     fake.throttleNext(10, '2.128');
-    const error = await rejection(transport.send(mail()));
+    const error = await tallyRejection(transport.send(mail()));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({
       transport: 'microsoft-graph',
@@ -292,7 +283,7 @@ describe('Microsoft Graph transport: throttling and failures', () => {
   it('does not wait out a Retry-After longer than maxRetryAfterMs: PROVIDER_UNAVAILABLE at once, for the outbox', async () => {
     const { fake, transport, sleeps } = setup({}, { maxRetryAfterMs: 60_000 });
     fake.throttleNext(1, '120');
-    const error = await rejection(transport.send(mail()));
+    const error = await tallyRejection(transport.send(mail()));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({ retryAfterMs: 120_000, attempts: 1 });
     expect(sleeps).toEqual([]);
@@ -310,7 +301,7 @@ describe('Microsoft Graph transport: throttling and failures', () => {
   it('gives up after maxRetries on persistent 5xx', async () => {
     const { fake, transport, sleeps } = setup({}, { maxRetries: 1 });
     fake.failNext(5, 502);
-    const error = await rejection(transport.send(mail()));
+    const error = await tallyRejection(transport.send(mail()));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({ status: 502, attempts: 2 });
     expect(error.details.retryAfterMs).toBeUndefined();
@@ -320,19 +311,19 @@ describe('Microsoft Graph transport: throttling and failures', () => {
   it('403 and 400 are PROVIDER_REJECTED with Graph’s error code, never retried', async () => {
     const { fake, transport, sleeps } = setup();
     fake.failNext(1, 403);
-    const denied = await rejection(transport.send(mail()));
+    const denied = await tallyRejection(transport.send(mail()));
     expect(denied.code).toBe('PROVIDER_REJECTED');
     expect(denied.details).toMatchObject({ status: 403, graphCode: 'ErrorAccessDenied' });
     expect(denied.details.requestId).toEqual(expect.any(String));
     fake.failNext(1, 400);
-    const bad = await rejection(transport.send(mail()));
+    const bad = await tallyRejection(transport.send(mail()));
     expect(bad.details).toMatchObject({ status: 400, graphCode: 'BadRequest' });
     expect(sleeps).toEqual([]);
   });
 
   it('an unknown sender mailbox is PROVIDER_REJECTED', async () => {
     const { transport } = setup({}, { sender: 'nobody@contoso.com' });
-    const error = await rejection(transport.send(mail()));
+    const error = await tallyRejection(transport.send(mail()));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ status: 404, graphCode: 'ErrorInvalidUser' });
   });
@@ -350,7 +341,7 @@ describe('Microsoft Graph transport: throttling and failures', () => {
 
     const down: typeof fetch = () => Promise.reject(new TypeError('fetch failed'));
     const second = setup({}, { fetch: down, maxRetries: 2 });
-    const error = await rejection(second.transport.send(mail()));
+    const error = await tallyRejection(second.transport.send(mail()));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({ transport: 'microsoft-graph', status: null, attempts: 3 });
     expect(second.sleeps).toEqual([750, 1500]);

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { type OutgoingEmail, TallyError } from '@tally/core';
+import { tallyRejection } from '@tally/core/testing';
 import type { ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -21,15 +22,6 @@ function mail(overrides: Partial<OutgoingEmail> = {}): OutgoingEmail {
     dedupeKey: 'email:low_balance:cus_123:2026-11',
     ...overrides,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 /** A header exactly as it stands in the message, unfolded (RFC 5322 §2.2.3). */
@@ -158,7 +150,7 @@ describe('SMTP failures', () => {
     const before = sink.messages().length;
     const smtp = transport();
     await sink.rejectNext(1, 451);
-    const error = await rejection(smtp.send(mail({ dedupeKey: 'retry-me' })));
+    const error = await tallyRejection(smtp.send(mail({ dedupeKey: 'retry-me' })));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({ transport: 'smtp', responseCode: 451 });
     expect(error.message).toContain('451');
@@ -171,7 +163,7 @@ describe('SMTP failures', () => {
   it('550 is PROVIDER_REJECTED', async () => {
     const before = sink.messages().length;
     await sink.rejectNext(1, 550);
-    const error = await rejection(transport().send(mail()));
+    const error = await tallyRejection(transport().send(mail()));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ transport: 'smtp', responseCode: 550 });
     expect(sink.messages()).toHaveLength(before);
@@ -182,7 +174,7 @@ describe('SMTP failures', () => {
     const port = gone.port;
     await gone.close();
     const smtp = createSmtpTransport({ host: '127.0.0.1', port, connectionTimeoutMs: 5_000 });
-    const error = await rejection(smtp.send(mail()));
+    const error = await tallyRejection(smtp.send(mail()));
     await smtp.close();
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({ transport: 'smtp', responseCode: null, networkCode: 'ECONNREFUSED' });
@@ -194,7 +186,7 @@ describe('SMTP failures', () => {
     const address = silent.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const smtp = createSmtpTransport({ host: '127.0.0.1', port, greetingTimeoutMs: 200 });
-    const error = await rejection(smtp.send(mail()));
+    const error = await tallyRejection(smtp.send(mail()));
     await smtp.close();
     silent.close();
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
@@ -203,7 +195,7 @@ describe('SMTP failures', () => {
 
   it('requireTLS sends nothing in the clear to a server without STARTTLS', async () => {
     const before = sink.messages().length;
-    const error = await rejection(transport({ requireTLS: true }).send(mail()));
+    const error = await tallyRejection(transport({ requireTLS: true }).send(mail()));
     // The server answers STARTTLS with 500: a permanent refusal, retrying cannot help.
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ transport: 'smtp', smtpCode: 'ETLS', command: 'STARTTLS', responseCode: 500 });
@@ -241,7 +233,7 @@ describe('SMTP failures', () => {
       [{ attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', content: '%PDF' as never }] }, 'attachments[0].content'],
     ];
     for (const [overrides, field] of bad) {
-      const error = await rejection(smtp.send(mail(overrides)));
+      const error = await tallyRejection(smtp.send(mail(overrides)));
       expect(error.code, field).toBe('VALIDATION');
       expect(error.details.field).toBe(field);
     }

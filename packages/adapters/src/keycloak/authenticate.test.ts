@@ -1,6 +1,6 @@
 import { createMemoryStore, createTally, sampleCatalog, TallyError } from '@tally/core';
 import { createTallyHandler } from '@tally/core/http';
-import { createFakeClock, type FakeClock } from '@tally/core/testing';
+import { createFakeClock, type FakeClock, tallyRejection } from '@tally/core/testing';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -38,15 +38,6 @@ async function setup(options: Partial<KeycloakAuthenticateOptions> = {}, realmOp
       new Request('https://api.example.com/v1/me', token === undefined ? {} : { headers: { authorization: `${scheme} ${token}` } }),
     );
   return { clock, realm, authenticate, as };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 const nowSeconds = (clock: FakeClock) => Math.floor(clock.now().getTime() / 1000);
@@ -316,19 +307,19 @@ describe('the key set unreachable', () => {
     const { clock, realm, as } = await setup();
     const token = await realm.token();
     realm.setOutage({ status: 503 });
-    const error = await rejection(as(token));
+    const error = await tallyRejection(as(token));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.message).toContain(realm.certsUrl);
     expect(error.details).toMatchObject({ url: realm.certsUrl, status: 503 });
     expect(realm.certsRequests).toBe(1);
 
     // Within the cooldown the failure stands, without another request.
-    expect((await rejection(as(token))).code).toBe('PROVIDER_UNAVAILABLE');
+    expect((await tallyRejection(as(token))).code).toBe('PROVIDER_UNAVAILABLE');
     expect(realm.certsRequests).toBe(1);
 
     clock.advance(31_000);
     realm.setOutage('network');
-    expect(await rejection(as(await realm.token()))).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', details: { status: null } });
+    expect(await tallyRejection(as(await realm.token()))).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', details: { status: null } });
     expect(realm.certsRequests).toBe(2);
 
     clock.advance(31_000);
@@ -340,12 +331,12 @@ describe('the key set unreachable', () => {
   it('throws PROVIDER_REJECTED for an answer that is no key set: a wrong realm (404) or not JSON', async () => {
     const { clock, realm, as } = await setup();
     realm.setOutage({ status: 404 });
-    const missing = await rejection(as(await realm.token()));
+    const missing = await tallyRejection(as(await realm.token()));
     expect(missing).toMatchObject({ code: 'PROVIDER_REJECTED', details: { status: 404 } });
     expect(missing.message).toMatch(/realm name/);
     clock.advance(31_000);
     realm.setOutage('not-json');
-    expect(await rejection(as(await realm.token()))).toMatchObject({ code: 'PROVIDER_REJECTED', details: { status: 200 } });
+    expect(await tallyRejection(as(await realm.token()))).toMatchObject({ code: 'PROVIDER_REJECTED', details: { status: 200 } });
   });
 
   it('goes unnoticed while the cached keys are fresh; invalid tokens never reach Keycloak', async () => {
@@ -357,7 +348,7 @@ describe('the key set unreachable', () => {
     expect(await as(await realm.token({ iss: 'https://evil.example.com/realms/tally' }, { header: { kid: 'new' } }))).toBeNull();
     expect(realm.certsRequests).toBe(1);
     clock.advance(5 * 60_000);
-    expect((await rejection(as(await realm.token()))).code).toBe('PROVIDER_UNAVAILABLE');
+    expect((await tallyRejection(as(await realm.token()))).code).toBe('PROVIDER_UNAVAILABLE');
     expect(realm.certsRequests).toBe(2);
   });
 });

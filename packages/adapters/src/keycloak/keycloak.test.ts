@@ -1,5 +1,5 @@
-import { createMemoryStore, createOutboxWorker, type OutboxMessage, TallyError } from '@tally/core';
-import { createFakeClock } from '@tally/core/testing';
+import { createMemoryStore, createOutboxWorker, type OutboxMessage } from '@tally/core';
+import { createFakeClock, tallyRejection } from '@tally/core/testing';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -36,15 +36,6 @@ function setup(options: FakeKeycloakOptions = {}, client: Partial<KeycloakClient
     attributes: { department: ['research'], locale: ['en'] },
   });
   return { fake, keycloak };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 function update(customerId: string, tier: string, status: string, version: number, id = '1'): OutboxMessage {
@@ -125,7 +116,7 @@ describe('Keycloak client', () => {
         HttpResponse.json({ error: 'HTTP 401 Unauthorized' }, { status: 401 }),
       ),
     );
-    const error = await rejection(keycloak.getUser('u1'));
+    const error = await tallyRejection(keycloak.getUser('u1'));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ status: 401 });
     expect(fake.tokensIssued).toBe(3);
@@ -133,21 +124,21 @@ describe('Keycloak client', () => {
 
   it('maps errors to typed TallyErrors', async () => {
     const { fake, keycloak } = setup();
-    expect((await rejection(keycloak.getUser('nobody'))).code).toBe('NOT_FOUND');
+    expect((await tallyRejection(keycloak.getUser('nobody'))).code).toBe('NOT_FOUND');
     const wrong = createKeycloakClient({ baseUrl: fake.baseUrl, realm: 'tally', clientId: 'tally-svc', clientSecret: 'wrong' });
-    const refused = await rejection(wrong.getUser('u1'));
+    const refused = await tallyRejection(wrong.getUser('u1'));
     expect(refused.code).toBe('PROVIDER_REJECTED');
     expect(refused.details).toMatchObject({ status: 401, error: 'unauthorized_client' });
     server.use(http.put(`${fake.baseUrl}/admin/realms/tally/users/:id`, () => new HttpResponse(null, { status: 503 })));
-    expect((await rejection(keycloak.updateUser('u1', { firstName: 'A' }))).code).toBe('PROVIDER_UNAVAILABLE');
+    expect((await tallyRejection(keycloak.updateUser('u1', { firstName: 'A' }))).code).toBe('PROVIDER_UNAVAILABLE');
     server.use(
       http.put(`${fake.baseUrl}/admin/realms/tally/users/:id`, () =>
         HttpResponse.json({ field: 'email', errorMessage: 'invalidEmailMessage', params: [] }, { status: 400 }),
       ),
     );
-    const invalid = await rejection(keycloak.updateUser('u1', { email: 'x' }));
+    const invalid = await tallyRejection(keycloak.updateUser('u1', { email: 'x' }));
     expect(invalid.details).toMatchObject({ status: 400, errorMessage: 'invalidEmailMessage', field: 'email' });
-    expect((await rejection(keycloak.getUser(''))).code).toBe('VALIDATION');
+    expect((await tallyRejection(keycloak.getUser(''))).code).toBe('VALIDATION');
     expect(() => createKeycloakClient({ baseUrl: '', realm: 'r', clientId: 'c', clientSecret: 's' })).toThrow(/baseUrl/);
   });
 });
@@ -200,7 +191,7 @@ describe('Keycloak sink', () => {
   it('reports attributes Keycloak silently dropped, naming unmanagedAttributePolicy', async () => {
     const { fake, keycloak } = setup();
     const sink = createKeycloakSink({ client: keycloak });
-    const error = await rejection(sink.handlers['subscription.updated'](update('u1', 'professional', 'active', 2)));
+    const error = await tallyRejection(sink.handlers['subscription.updated'](update('u1', 'professional', 'active', 2)));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.message).toMatch(/unmanagedAttributePolicy/);
     expect(error.message).toMatch(/user profile/);
@@ -212,7 +203,7 @@ describe('Keycloak sink', () => {
     expect(fake.users.get('u1')?.attributes).toEqual({ department: ['research'], locale: ['en'] });
     // Declaring only some of them still fails, naming the missing one.
     fake.declareAttributes('tally_tier', 'tally_status');
-    const partly = await rejection(sink.handlers['subscription.updated'](update('u1', 'professional', 'active', 2)));
+    const partly = await tallyRejection(sink.handlers['subscription.updated'](update('u1', 'professional', 'active', 2)));
     expect(partly.details).toEqual({ userId: 'u1', dropped: ['tally_version'] });
   });
 
@@ -238,8 +229,8 @@ describe('Keycloak sink', () => {
       ...update('u1', 'pro', 'active', 1),
       payload: JSON.stringify({ customerId: 'u1', tier: 'pro', status: 'active', version: -1 }),
     };
-    expect((await rejection(sink.handlers['subscription.updated'](bad))).code).toBe('VALIDATION');
-    expect((await rejection(sink.handlers['subscription.updated']({ ...bad, payload: 'nope' }))).code).toBe('VALIDATION');
+    expect((await tallyRejection(sink.handlers['subscription.updated'](bad))).code).toBe('VALIDATION');
+    expect((await tallyRejection(sink.handlers['subscription.updated']({ ...bad, payload: 'nope' }))).code).toBe('VALIDATION');
     expect(fake.requests).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { createMemoryStore, createOutboxWorker, type OutboxMessage, TallyError, type TallyStore } from '@tally/core';
-import { createFakeClock } from '@tally/core/testing';
+import { createFakeClock, tallyRejection } from '@tally/core/testing';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -33,15 +33,6 @@ function batchOf(fake: { requests: Array<{ body: unknown }> }, n: number): LagoE
   const request = fake.requests[n];
   if (!request) throw new Error(`no request #${n}`);
   return (request.body as { events: LagoEventInput[] }).events;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 function charged(customerId: string, operationId: string, amountMicros: string, at = '2026-11-16T00:00:00.123Z') {
@@ -130,7 +121,7 @@ describe('Lago client', () => {
     expect(downgraded).toMatchObject({ plan_code: 'professional', next_plan_code: 'starter' });
     expect(fake.subscriptions).toHaveLength(1);
     expect(
-      (await rejection(lago.createOrUpdateSubscription({ external_customer_id: 'c1', external_id: 's', plan_code: 'gold' }))).details,
+      (await tallyRejection(lago.createOrUpdateSubscription({ external_customer_id: 'c1', external_id: 's', plan_code: 'gold' }))).details,
     ).toMatchObject({
       status: 404,
       code: 'plan_not_found',
@@ -153,7 +144,7 @@ describe('Lago client', () => {
     const hundred = Array.from({ length: 100 }, (_, n) => event(n));
     expect(await lago.sendEvents(hundred)).toEqual({ sent: 100, duplicates: [] });
     expect(fake.events.size).toBe(100);
-    const error = await rejection(lago.sendEvents(Array.from({ length: 101 }, (_, n) => event(1000 + n))));
+    const error = await tallyRejection(lago.sendEvents(Array.from({ length: 101 }, (_, n) => event(1000 + n))));
     expect(error.code).toBe('VALIDATION');
     expect(error.details).toEqual({ count: 101, max: 100 });
     expect(fake.requests).toHaveLength(1);
@@ -186,7 +177,7 @@ describe('Lago client', () => {
   it('fails the whole batch on any other refusal', async () => {
     const { fake, lago } = setup();
     await lago.sendEvents([event(1)]);
-    const error = await rejection(lago.sendEvents([event(1), { ...event(2), timestamp: 'yesterday' }, event(3)]));
+    const error = await tallyRejection(lago.sendEvents([event(1), { ...event(2), timestamp: 'yesterday' }, event(3)]));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({
       status: 422,
@@ -199,16 +190,16 @@ describe('Lago client', () => {
   it('maps errors to typed TallyErrors carrying Lago code and status', async () => {
     const { fake } = setup();
     const wrongKey = createLagoClient({ apiKey: 'nope', retry: { limit: 0 } });
-    const unauthorized = await rejection(wrongKey.upsertCustomer({ external_id: 'c1' }));
+    const unauthorized = await tallyRejection(wrongKey.upsertCustomer({ external_id: 'c1' }));
     expect(unauthorized.code).toBe('PROVIDER_REJECTED');
     expect(unauthorized.details).toMatchObject({ status: 401, error: 'Unauthorized' });
     const lago = createLagoClient({ apiKey: fake.apiKey, retry: { limit: 0 } });
     fake.down(1);
-    const down = await rejection(lago.sendEvents([event(1)]));
+    const down = await tallyRejection(lago.sendEvents([event(1)]));
     expect(down.code).toBe('PROVIDER_UNAVAILABLE');
     expect(down.details).toMatchObject({ status: 503 });
     expect(await lago.terminateSubscription('missing')).toBeNull();
-    expect((await rejection(lago.upsertCustomer({ external_id: '' }))).code).toBe('VALIDATION');
+    expect((await tallyRejection(lago.upsertCustomer({ external_id: '' }))).code).toBe('VALIDATION');
     expect(() => createLagoClient({ apiKey: '' })).toThrow(TallyError);
   });
 
@@ -218,7 +209,7 @@ describe('Lago client', () => {
     expect(await lago.sendEvents([event(1)])).toEqual({ sent: 1, duplicates: [] });
     expect(fake.requests.map((r) => r.status)).toEqual([503, 503, 200]);
     fake.down(3);
-    expect((await rejection(lago.sendEvents([event(2)]))).code).toBe('PROVIDER_UNAVAILABLE');
+    expect((await tallyRejection(lago.sendEvents([event(2)]))).code).toBe('PROVIDER_UNAVAILABLE');
     expect(fake.requests.map((r) => r.status)).toEqual([503, 503, 200, 503, 503, 503]);
     let limited = 0;
     server.use(
@@ -292,7 +283,7 @@ describe('Lago sink', () => {
       charged('c1', 'op1', '1', 'not a date'),
       { ...charged('c1', 'op1', '1'), amountMicros: 1 },
     ]) {
-      const error = await rejection(sink.batchHandlers['credits.charged']([message('credits.charged', payload)]));
+      const error = await tallyRejection(sink.batchHandlers['credits.charged']([message('credits.charged', payload)]));
       expect(error.code).toBe('VALIDATION');
     }
     await expect(

@@ -1,5 +1,5 @@
 import { TallyError } from '@tally/core';
-import { createFakeClock } from '@tally/core/testing';
+import { createFakeClock, tallyRejection } from '@tally/core/testing';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -27,15 +27,6 @@ function setup(client: Partial<OpenRouterClientOptions> = {}, fakeOptions: OpenR
     ...client,
   });
   return { fake, openrouter, sleeps };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 /** A chat completion made with `key`, straight over HTTP like an app's LLM call. */
@@ -69,7 +60,7 @@ describe('requests', () => {
         return HttpResponse.json({ error: { code: 401, message: 'x' } }, { status: 401 });
       }),
     );
-    await rejection(openrouter.getKey());
+    await tallyRejection(openrouter.getKey());
     expect(seen[0]?.get('http-referer')).toBe('https://app.example.com');
     expect(seen[0]?.get('x-openrouter-title')).toBe('Tally demo');
   });
@@ -80,7 +71,7 @@ describe('requests', () => {
     const anonymous = createOpenRouterClient();
     await anonymous.listModels();
     expect(fake.requests[0]?.authorization).toBeNull();
-    const error = await rejection(anonymous.getCredits());
+    const error = await tallyRejection(anonymous.getCredits());
     expect(error.code).toBe('VALIDATION');
     await expect(anonymous.getGeneration('gen-1')).rejects.toMatchObject({ code: 'VALIDATION' });
     expect(fake.requests).toHaveLength(1);
@@ -147,7 +138,7 @@ describe('retries', () => {
     await openrouter.getKey();
     expect(sleeps).toEqual([3_000]);
     fake.rateLimit({ retryAfterSeconds: 60 });
-    const error = await rejection(openrouter.getKey());
+    const error = await tallyRejection(openrouter.getKey());
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({ status: 429, message: 'Rate limit exceeded', retryAfterMs: 60_000, attempts: 1 });
     expect(sleeps).toEqual([3_000]);
@@ -156,7 +147,7 @@ describe('retries', () => {
   it('never retries a 402 and types it as the OpenRouter account being out of credit', async () => {
     const { fake, openrouter } = setup();
     fake.fail({ status: 402, path: '/key' });
-    const error = await rejection(openrouter.getKey());
+    const error = await tallyRejection(openrouter.getKey());
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.message).toMatch(/out of credit/);
     expect(error.details).toMatchObject({ status: 402, code: 402, message: 'Request failed', outOfCredit: true });
@@ -165,7 +156,7 @@ describe('retries', () => {
 
   it('does not retry other 4xx: a bad key is PROVIDER_REJECTED with OpenRouter code and message', async () => {
     const { fake, openrouter } = setup({ apiKey: 'sk-or-v1-wrong' });
-    const error = await rejection(openrouter.getKey());
+    const error = await tallyRejection(openrouter.getKey());
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ status: 401, code: 401, message: 'Invalid credentials' });
     expect(fake.requests).toHaveLength(1);
@@ -174,7 +165,7 @@ describe('retries', () => {
   it('turns exhausted retries into PROVIDER_UNAVAILABLE with the last status', async () => {
     const { fake, openrouter } = setup({ retry: { limit: 2 } });
     fake.outage(true);
-    const error = await rejection(openrouter.getCredits());
+    const error = await tallyRejection(openrouter.getCredits());
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({
       status: 500,
@@ -193,7 +184,7 @@ describe('retries', () => {
     expect(credits.totalCreditsNanoUsd).toBe(100n * USD);
     expect(sleeps).toEqual([5]);
     fake.delay({ ms: 300, times: 2, path: '/credits' });
-    const error = await rejection(openrouter.getCredits());
+    const error = await tallyRejection(openrouter.getCredits());
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details).toMatchObject({ status: null, attempts: 2, reason: 'no answer' });
   });
@@ -214,7 +205,7 @@ describe('retries', () => {
   it('does not repeat a key creation after a 5xx (it may have happened), but does after a 429', async () => {
     const { fake, openrouter } = setup();
     fake.fail({ status: 500, path: '/keys' });
-    const error = await rejection(openrouter.createKey({ name: 'once' }));
+    const error = await tallyRejection(openrouter.createKey({ name: 'once' }));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(error.details.reason).toMatch(/may have taken effect/);
     expect(fake.requests).toHaveLength(1);
@@ -229,24 +220,24 @@ describe('circuit breaker', () => {
     const clock = createFakeClock('2026-11-01T00:00:00Z');
     const { fake, openrouter } = setup({ clock, retry: { limit: 1 }, breaker: { failures: 3, cooldownMs: 10_000 } });
     fake.outage(true);
-    await rejection(openrouter.getKey()); // 2 failed attempts
+    await tallyRejection(openrouter.getKey()); // 2 failed attempts
     expect(openrouter.circuit()).toMatchObject({ state: 'closed', consecutiveFailures: 2 });
-    const third = await rejection(openrouter.getKey()); // 1 more → open; its retry is refused
+    const third = await tallyRejection(openrouter.getKey()); // 1 more → open; its retry is refused
     expect(third.details).toMatchObject({ reason: 'circuit open', status: 500 });
     expect(fake.requests).toHaveLength(3);
     expect(openrouter.circuit()).toEqual({ state: 'open', consecutiveFailures: 3, openUntil: new Date('2026-11-01T00:00:10Z') });
 
-    const fast = await rejection(openrouter.getKey());
+    const fast = await tallyRejection(openrouter.getKey());
     expect(fast.code).toBe('PROVIDER_UNAVAILABLE');
     expect(fast.details).toMatchObject({ reason: 'circuit open', attempts: 0 });
     expect(fake.requests).toHaveLength(3);
 
     // Cooldown over, still down: the single probe fails and the circuit reopens.
     clock.advance(10_000);
-    await rejection(openrouter.getKey());
+    await tallyRejection(openrouter.getKey());
     expect(fake.requests).toHaveLength(4);
     expect(openrouter.circuit().state).toBe('open');
-    await rejection(openrouter.getKey());
+    await tallyRejection(openrouter.getKey());
     expect(fake.requests).toHaveLength(4);
 
     // Cooldown over, back up: one probe goes, a concurrent call fails fast, then all is well.
@@ -267,13 +258,13 @@ describe('circuit breaker', () => {
   it('is not tripped by 4xx answers or rate limits', async () => {
     const { fake, openrouter } = setup({ retry: { limit: 0 }, breaker: { failures: 2 } });
     fake.fail({ status: 500 });
-    await rejection(openrouter.getKey());
+    await tallyRejection(openrouter.getKey());
     fake.fail({ status: 403 });
-    await rejection(openrouter.getKey());
+    await tallyRejection(openrouter.getKey());
     fake.rateLimit();
-    await rejection(openrouter.getKey());
+    await tallyRejection(openrouter.getKey());
     fake.fail({ status: 500 });
-    await rejection(openrouter.getKey());
+    await tallyRejection(openrouter.getKey());
     expect(openrouter.circuit().state).toBe('closed');
     await openrouter.getKey();
   });
@@ -304,7 +295,7 @@ describe('generations', () => {
 
   it('gives up with NOT_FOUND after the configured lookups', async () => {
     const { fake, openrouter, sleeps } = setup({ generation: { attempts: 3, baseMs: 100 } });
-    const error = await rejection(openrouter.getGeneration('gen-missing'));
+    const error = await tallyRejection(openrouter.getGeneration('gen-missing'));
     expect(error.code).toBe('NOT_FOUND');
     expect(error.details).toMatchObject({ status: 404, id: 'gen-missing', attempts: 3 });
     expect(fake.requests).toHaveLength(3);
@@ -534,7 +525,7 @@ describe('the current key and the account', () => {
   it('answers 403 to /credits with an API key', async () => {
     const { fake } = setup();
     const wrong = createOpenRouterClient({ managementKey: fake.apiKey });
-    const error = await rejection(wrong.getCredits());
+    const error = await tallyRejection(wrong.getCredits());
     expect(error).toMatchObject({
       code: 'PROVIDER_REJECTED',
       details: { status: 403, message: 'Only management keys can perform this operation' },

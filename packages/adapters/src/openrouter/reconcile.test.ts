@@ -11,6 +11,7 @@ import {
 // A BYOK platform fee, so a BYOK call writes a (fee) entry that carries its provider cost.
 const catalog = defineCatalog({ ...sampleCatalogInput, byok: { platformFeeBps: 500 } });
 
+import { tallyRejection } from '@tally/core/testing';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenRouterClient, type OpenRouterClient } from './client.js';
@@ -96,15 +97,6 @@ function setup(fakeOptions: OpenRouterFakeOptions = {}) {
       now += ms;
     },
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 const GPT_4O = catalog.models['openai/gpt-4o'] as ModelPrice;
@@ -381,7 +373,7 @@ describe('reconcileProviderCosts', () => {
       },
     };
 
-    const error = await rejection(t.run({ client, concurrency: 1 }));
+    const error = await tallyRejection(t.run({ client, concurrency: 1 }));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     expect(TallyError.is(error.cause) && error.cause.code).toBe('PROVIDER_UNAVAILABLE');
     const partial = error.details.report as ReconcileReport;
@@ -412,7 +404,7 @@ describe('reconcileProviderCosts', () => {
       { customerId: '' },
     ];
     for (const options of cases) {
-      expect((await rejection(t.run(options))).code).toBe('VALIDATION');
+      expect((await tallyRejection(t.run(options))).code).toBe('VALIDATION');
     }
     expect(t.generationLookups()).toHaveLength(0);
   });

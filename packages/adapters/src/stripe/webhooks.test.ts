@@ -1,4 +1,5 @@
-import { type PaymentEvent, TallyError } from '@tally/core';
+import type { PaymentEvent } from '@tally/core';
+import { tallyRejection } from '@tally/core/testing';
 import { setupServer } from 'msw/node';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,16 +26,6 @@ function only(events: FakeStripeEvent[], type: string): FakeStripeEvent {
   const matching = events.filter((event) => event.type === type);
   if (matching.length !== 1 || !matching[0]) throw new Error(`expected one ${type}, got ${matching.length}`);
   return matching[0];
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (TallyError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a TallyError');
 }
 
 /** A hand-written event envelope (reference §1.4 shape) around `object`. */
@@ -67,20 +58,22 @@ describe('parseWebhook: signatures', () => {
     const event = bed.fake.checkoutSessionEvent(sessionId);
     const now = Math.floor(Date.now() / 1000);
 
-    expect((await rejection(parse(bed, event, { secret: 'whsec_someone_else' }))).code).toBe('WEBHOOK_SIGNATURE_INVALID');
+    expect((await tallyRejection(parse(bed, event, { secret: 'whsec_someone_else' }))).code).toBe('WEBHOOK_SIGNATURE_INVALID');
 
     const { rawBody, header } = bed.fake.signEvent(event);
     const tampered = rawBody.replace('"user_42"', '"user_43"');
     expect(tampered).not.toBe(rawBody);
-    const tamperedError = await rejection(
+    const tamperedError = await tallyRejection(
       bed.provider.parseWebhook({ rawBody: tampered, headers: new Headers({ 'stripe-signature': header }) }),
     );
     expect(tamperedError.code).toBe('WEBHOOK_SIGNATURE_INVALID');
 
-    const missing = await rejection(bed.provider.parseWebhook({ rawBody, headers: new Headers({ 'content-type': 'application/json' }) }));
+    const missing = await tallyRejection(
+      bed.provider.parseWebhook({ rawBody, headers: new Headers({ 'content-type': 'application/json' }) }),
+    );
     expect(missing.code).toBe('WEBHOOK_SIGNATURE_INVALID');
 
-    const stale = await rejection(parse(bed, event, { timestamp: now - 301 }));
+    const stale = await tallyRejection(parse(bed, event, { timestamp: now - 301 }));
     expect(stale.code).toBe('WEBHOOK_SIGNATURE_INVALID');
     expect(stale.details.reason).toMatch(/tolerance/);
     await expect(parse(bed, event, { timestamp: now - 290 })).resolves.toMatchObject({ type: 'checkout.completed' });
@@ -90,7 +83,7 @@ describe('parseWebhook: signatures', () => {
     const bed = stripeTestBed(server);
     const rawBody = 'not json';
     const header = Stripe.webhooks.generateTestHeaderString({ payload: rawBody, secret: bed.fake.webhookSecret });
-    const error = await rejection(bed.provider.parseWebhook({ rawBody, headers: new Headers({ 'stripe-signature': header }) }));
+    const error = await tallyRejection(bed.provider.parseWebhook({ rawBody, headers: new Headers({ 'stripe-signature': header }) }));
     expect(error.code).toBe('VALIDATION');
   });
 });
@@ -460,7 +453,7 @@ describe('parseWebhook: hand-written payloads in the reference shapes', () => {
         ],
       },
     };
-    const error = await rejection(parse(bed, envelope('customer.subscription.updated', subscription)));
+    const error = await tallyRejection(parse(bed, envelope('customer.subscription.updated', subscription)));
     expect(error.code).toBe('PROVIDER_REJECTED');
     expect(error.details).toMatchObject({ providerSubscriptionId: 'sub_1', priceIds: ['price_20'] });
 
@@ -533,7 +526,7 @@ describe('parseWebhook: hand-written payloads in the reference shapes', () => {
       currency: 'EUR',
     });
     const broken = { ...session, payment_status: 'paid', metadata: { tallyCustomerId: 'user_42' } };
-    expect((await rejection(parse(bed, envelope('checkout.session.completed', broken)))).code).toBe('PROVIDER_REJECTED');
+    expect((await tallyRejection(parse(bed, envelope('checkout.session.completed', broken)))).code).toBe('PROVIDER_REJECTED');
   });
 });
 

@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../errors/index.js';
+import { tallyRejection } from '../testing/rejection.js';
 import { parseCredits } from '../units/credits.js';
 import { parseDecimal } from '../units/decimal.js';
 import { parseMoney } from '../units/money.js';
@@ -13,15 +14,6 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
   let text = '';
   for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
   return text + decoder.decode();
-}
-
-async function failure(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  if (!TallyError.is(error)) throw new Error(`expected a TallyError, got ${String(error)}`);
-  return error;
 }
 
 const COLUMNS: ReportColumn[] = [
@@ -249,7 +241,7 @@ describe('csvStream', () => {
         closed = true;
       }
     }
-    const error = await failure(readAll(csvStream(columns, rows())));
+    const error = await tallyRejection(readAll(csvStream(columns, rows())));
     expect(error.code).toBe('VALIDATION');
     expect(error.issues[0]?.path).toEqual(['rows', 1, 'credits']);
     expect(closed).toBe(true);

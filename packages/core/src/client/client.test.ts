@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../errors/index.js';
 import { ADA, BOB, type Caller, createHarness, deadLetter, type Harness, seedCustomers } from '../http/test-support.js';
+import { tallyRejection } from '../testing/rejection.js';
 import { createTallyClient } from './client.js';
 
 const CREDIT = 1_000_000n;
@@ -21,16 +22,6 @@ function clientFor(h: Harness, as: Caller, fetchImpl?: (request: Request) => Pro
     },
   });
   return { client, seen };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TallyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (TallyError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a TallyError');
 }
 
 describe('createTallyClient against the real handler', () => {
@@ -119,19 +110,19 @@ describe('createTallyClient against the real handler', () => {
     const h = await createHarness();
     await seedCustomers(h);
     const ada = clientFor(h, 'ada').client;
-    const missing = await rejection(ada.redeemCoupon('NOPE123'));
+    const missing = await tallyRejection(ada.redeemCoupon('NOPE123'));
     expect(TallyError.is(missing, 'COUPON_NOT_FOUND')).toBe(true);
     expect(missing.details).toMatchObject({ status: 404, problem: { code: 'COUPON_NOT_FOUND', status: 404 } });
-    const invalid = await rejection(ada.setSpendCap({ dailyMicros: 'lots', monthlyMicros: null }));
+    const invalid = await tallyRejection(ada.setSpendCap({ dailyMicros: 'lots', monthlyMicros: null }));
     expect(invalid.code).toBe('VALIDATION');
     expect(invalid.issues.map((i) => i.path)).toEqual([['dailyMicros']]);
-    const forbidden = await rejection(ada.admin.audit());
+    const forbidden = await tallyRejection(ada.admin.audit());
     expect(forbidden.code).toBe('FORBIDDEN');
     expect(forbidden.details.status).toBe(403);
-    const anonymous = await rejection(clientFor(h, 'anonymous').client.me());
+    const anonymous = await tallyRejection(clientFor(h, 'anonymous').client.me());
     expect(anonymous.code).toBe('UNAUTHENTICATED');
     await ada.redeemCoupon('WELCOME10', { idempotencyKey: 'same' });
-    const conflict = await rejection(ada.redeemCoupon('BOBONLY77', { idempotencyKey: 'same' }));
+    const conflict = await tallyRejection(ada.redeemCoupon('BOBONLY77', { idempotencyKey: 'same' }));
     expect(conflict.code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
@@ -164,10 +155,10 @@ describe('createTallyClient against the real handler', () => {
         throw new TypeError('fetch failed');
       },
     });
-    const error = await rejection(down.balance());
+    const error = await tallyRejection(down.balance());
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
     const teapot = createTallyClient({ baseUrl: 'https://api.example.com', fetch: async () => new Response('<html>', { status: 418 }) });
-    const odd = await rejection(teapot.balance());
+    const odd = await tallyRejection(teapot.balance());
     expect(odd.code).toBe('INTERNAL');
     expect(odd.details.status).toBe(418);
     expect(h.errors).toEqual([]);

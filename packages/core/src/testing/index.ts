@@ -36,6 +36,7 @@ export {
 } from './conformance.js';
 export { createMemoryEmailTransport, createTextEmailRenderer, drainOutbox, type MemoryEmailTransport } from './email.js';
 export { createSeededRandom, type SeededRandom } from './random.js';
+export { tallyRejection } from './rejection.js';
 export { type ApplySummary, applySampleData, generateSampleData, type SampleDataOptions, type SampleEvent } from './sample-data.js';
 export { runLedgerSimulation, SimulationFailure, type SimulationOptions, type SimulationResult, simulationSeed } from './simulation.js';
 export { usageDetails } from './usage-details.js';
