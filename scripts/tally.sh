@@ -109,9 +109,11 @@ case "${1:-}" in
     pnpm run build:storybook
     step "Changesets"
     pnpm exec changeset status --since=HEAD
+    step "Dashboard app build (examples/dashboard; its browser test serves it)"
+    pnpm --filter dashboard run build
     step "Tests (vitest; browser tests write reports/screenshots/)"
     mkdir -p reports
-    # CI set: the browser tests fail instead of skipping if the Storybook build is missing.
+    # CI set: the browser tests fail instead of skipping if the Storybook or dashboard build is missing.
     CI="${CI:-true}" pnpm run test:unit
     ;;
   *)

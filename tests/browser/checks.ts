@@ -37,6 +37,25 @@ async function defineScope(page: Page): Promise<void> {
   });
 }
 
+type AxeRun = (context: unknown, options: unknown) => Promise<{ violations: unknown[] }>;
+type RawViolation = {
+  id: string;
+  impact: string | null;
+  help: string;
+  helpUrl: string;
+  nodes: Array<{ target: unknown[]; failureSummary?: string }>;
+};
+
+function toViolations(raw: unknown[]): AxeViolation[] {
+  return (raw as RawViolation[]).map((violation) => ({
+    id: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    helpUrl: violation.helpUrl,
+    nodes: violation.nodes.map((node) => ({ target: node.target.join(' '), summary: node.failureSummary ?? '' })),
+  }));
+}
+
 /**
  * Injects axe-core and runs every rule of its default set (WCAG 2.x A/AA and best practices) on the
  * story's DOM. Page-level rules (title, lang, a main landmark) need <html> in scope and so don't apply.
@@ -44,30 +63,31 @@ async function defineScope(page: Page): Promise<void> {
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ content: axeSource });
   await defineScope(page);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: unknown[] }> } }).axe;
+  const raw = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: AxeRun } }).axe;
     const include = (window as ScopedWindow).tallyStoryScope?.() ?? [];
     const result = await axe.run(
       { include },
       // `region` asks for all content to sit in landmarks: that is the app's page, not a widget's.
       { rules: { region: { enabled: false } }, resultTypes: ['violations'] },
     );
-    return (
-      result.violations as Array<{
-        id: string;
-        impact: string | null;
-        help: string;
-        helpUrl: string;
-        nodes: Array<{ target: unknown[]; failureSummary?: string }>;
-      }>
-    ).map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      help: violation.help,
-      helpUrl: violation.helpUrl,
-      nodes: violation.nodes.map((node) => ({ target: node.target.join(' '), summary: node.failureSummary ?? '' })),
-    }));
+    return result.violations;
   });
+  return toViolations(raw);
+}
+
+/**
+ * Every rule of axe's default set on the whole document, for a page of an app rather than a story:
+ * page-level rules included (a title, `lang`, landmarks, all content inside them, one main).
+ */
+export async function axeDocumentViolations(page: Page): Promise<AxeViolation[]> {
+  // Injected once per document: a second copy would replace the first while it may be running.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  const raw = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: AxeRun } }).axe;
+    return (await axe.run(document, { resultTypes: ['violations'] })).violations;
+  });
+  return toViolations(raw);
 }
 
 /** Violations as readable text: rule, impact, help link, and each offending node with axe's summary. */
