@@ -573,5 +573,9 @@ if (!built && !process.env.CI) {
         for (const theme of THEMES) it(`${spec.name} (${theme})`, () => checkPage(base, spec, theme));
       }
     });
+
+    it('the server reported no errors all along (no 5xx, no failed background work)', () => {
+      expect(serverErrors).toEqual([]);
+    });
   });
 }
