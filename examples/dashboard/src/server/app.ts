@@ -237,6 +237,8 @@ async function assemble(input: {
           await billing.runScheduler();
         },
       },
+      // The analytics rollups, folded off the request path (docs/analytics.md, "Indexes and rollups").
+      { name: 'demo:analytics-fold', cron: '* * * * *', run: async () => void (await tally.analytics.fold()) },
       { name: 'demo:low-balance-scan', cron: '17 * * * *', run: async () => void (await notifier.scanLowBalance()) },
     ],
   });

@@ -789,6 +789,7 @@ export function createSqlStore(driver: SqlDriver): SqlStore {
     // ---- analytics (docs/analytics.md)
 
     metric: (query, catalog) => metricSql(driver, query, catalog),
+    foldAnalytics: () => call('tally_fold_rollups', [], (value) => value === true),
 
     close: () => driver.close(),
   };

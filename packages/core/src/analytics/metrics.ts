@@ -197,6 +197,13 @@ export interface AnalyticsStore {
    * A query `checkMetricQuery` refuses: `VALIDATION`, before anything is read.
    */
   metric<M extends MetricName>(query: MetricQuery<M>, catalog: AnalyticsCatalog): Promise<MetricResult<M>>;
+  /**
+   * Brings the store's rollups up to date with what was written since the last fold. Metrics are exact
+   * either way (what is not folded yet is read raw); folding keeps them fast. SQL stores fold from a job
+   * rather than on the request path (docs/analytics.md, "Indexes and rollups"); a store without rollups
+   * has nothing to do. Resolves false when another fold was running (it folds the same queue).
+   */
+  foldAnalytics(): Promise<boolean>;
 }
 
 // ---- checks and shared helpers

@@ -2220,6 +2220,8 @@ export function createMemoryStore(): TallyStore {
       recordUncharged: (calls) => enter(() => recordUncharged(calls)),
       listUncharged: (query) => enter(() => listUncharged(query)),
       metric: (query, catalog) => enter(() => computeMetric(analyticsSnapshot(), query, catalog)),
+      // Metrics are computed from the journal itself: there are no rollups to fold.
+      foldAnalytics: () => enter(() => true),
       close: async () => {},
     };
   }

@@ -222,6 +222,11 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     analytics: {
       /** One metric of docs/analytics.md over `[from, to)`, priced with this Tally's catalog. */
       metric: <M extends MetricName>(query: MetricQuery<M>): Promise<MetricResult<M>> => store.metric(query, reportCatalog),
+      /**
+       * Folds what was written since the last fold into the store's rollups, so metrics stay fast: run it
+       * from a job every minute or so. False when another fold was already running.
+       */
+      fold: (): Promise<boolean> => store.foldAnalytics(),
       /** The catalog facts the metrics read (tier prices and order, the credit rate, the currency). */
       catalog: (): AnalyticsCatalog => reportCatalog,
     },
