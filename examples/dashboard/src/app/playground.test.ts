@@ -76,7 +76,7 @@ describe('playground', () => {
     renderApp(server, '/app/playground');
     fireEvent.change(await screen.findByLabelText('Prompt'), { target: { value: '   ' } });
     fireEvent.click(screen.getByRole('button', { name: 'Send prompt' }));
-    expect((await screen.findByRole('alert')).textContent).toContain('Write a prompt first.');
+    expect((await screen.findByRole('alert')).textContent).toBe('Write a prompt first.');
     expect(server.requests.some((request) => request.path === '/demo/playground')).toBe(false);
   });
 });

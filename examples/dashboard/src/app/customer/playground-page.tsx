@@ -34,6 +34,8 @@ function tokens(count: number | string): string {
  * through Tally's middleware and charges the tokens at the plan's markup. The meter beside the form
  * moves as soon as the ledger has the entry.
  */
+
+const EMPTY_PROMPT = new TallyError('VALIDATION', 'Write a prompt first.');
 export function PlaygroundPage() {
   const { demo } = useDashboard();
   const refresh = useLedgerRefresh();
@@ -52,7 +54,7 @@ export function PlaygroundPage() {
     if (pending) return;
     const text = prompt.trim();
     if (!text) {
-      setError(new TallyError('VALIDATION', 'Write a prompt first.'));
+      setError(EMPTY_PROMPT);
       return;
     }
     setPending(true);
@@ -125,7 +127,12 @@ export function PlaygroundPage() {
                 </button>
               </div>
             </form>
-            <div id={`${promptId}-error`}>{error ? <ErrorNotice error={error} title="The call failed." /> : null}</div>
+            <div id={`${promptId}-error`}>
+              {error ? (
+                // A prompt refused before any call was made is not a failed call.
+                <ErrorNotice error={error} {...(error === EMPTY_PROMPT ? {} : { title: 'The call failed.' })} />
+              ) : null}
+            </div>
           </section>
           <section className="tally-card dash-result" aria-labelledby={resultId}>
             <h2 id={resultId} className="tally-card__title">
