@@ -57,11 +57,19 @@ function toViolations(raw: unknown[]): AxeViolation[] {
 }
 
 /**
+ * Injects axe-core once per document (a story's width and theme changes keep the document): a second
+ * copy of the 650 kB script would be parsed again and replace the first while it may be running.
+ */
+async function injectAxe(page: Page): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+}
+
+/**
  * Injects axe-core and runs every rule of its default set (WCAG 2.x A/AA and best practices) on the
  * story's DOM. Page-level rules (title, lang, a main landmark) need <html> in scope and so don't apply.
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  await page.addScriptTag({ content: axeSource });
+  await injectAxe(page);
   await defineScope(page);
   const raw = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: AxeRun } }).axe;
@@ -81,8 +89,7 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
  * page-level rules included (a title, `lang`, landmarks, all content inside them, one main).
  */
 export async function axeDocumentViolations(page: Page): Promise<AxeViolation[]> {
-  // Injected once per document: a second copy would replace the first while it may be running.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  await injectAxe(page);
   const raw = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: AxeRun } }).axe;
     return (await axe.run(document, { resultTypes: ['violations'] })).violations;
