@@ -12,6 +12,7 @@ import { schemaV10 } from './schema-v10.js';
 import { schemaV11 } from './schema-v11.js';
 import { schemaV12 } from './schema-v12.js';
 import { schemaV13 } from './schema-v13.js';
+import { schemaV14 } from './schema-v14.js';
 
 export interface Migration {
   version: number;
@@ -34,6 +35,7 @@ export const migrations: readonly Migration[] = [
   { version: 11, name: 'MRR points', sql: schemaV11 },
   { version: 12, name: 'running totals by span class', sql: schemaV12 },
   { version: 13, name: 'rollups folded by a job', sql: schemaV13 },
+  { version: 14, name: 'folding planned per call', sql: schemaV14 },
 ];
 
 // Any constant shared by every Tally process; two migrators on one database queue on it.

@@ -67,6 +67,30 @@ function foldSuite(name: string, open: () => Promise<Opened>) {
       }
     });
 
+    it('the folding functions are planned per call, so statistics taken while the rollups were empty cannot fix a bad plan for a session (schema 14)', async () => {
+      const opened = await open();
+      try {
+        const rows = await opened.sql<{ name: string; config: string[] | null }>(
+          `select p.proname as name, p.proconfig as config from pg_proc p
+           where p.pronamespace = current_schema()::regnamespace
+             and p.proname in ('tally__fold', 'tally__add_rollups', 'tally__add_customer_hours', 'tally__add_active_days')
+           order by 1`,
+        );
+        expect(rows.map((row) => row.name)).toEqual([
+          'tally__add_active_days',
+          'tally__add_customer_hours',
+          'tally__add_rollups',
+          'tally__fold',
+        ]);
+        for (const row of rows) {
+          expect(row.config, row.name).toContain('plan_cache_mode=force_custom_plan');
+          expect(row.config, row.name).toContain('enable_seqscan=off');
+        }
+      } finally {
+        await opened.close();
+      }
+    });
+
     it('the 1024th queuing statement folds as a backstop, and a batch of 64 rows folds itself', async () => {
       const opened = await open();
       try {
