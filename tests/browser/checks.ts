@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
+import type { ExpectStatic } from 'vitest';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -187,4 +188,20 @@ export async function chartProblems(page: Page): Promise<string[]> {
     }
     return problems;
   });
+}
+
+/**
+ * The layout checks every page and story gets below the widest width, as soft expectations: no sideways
+ * scroll (naming what sticks out) and every interactive target at least MIN_TARGET_PX on each side.
+ * `expect` is the running test's own (tests that check several pages at once pass their context's).
+ */
+export async function expectLayout(expect: ExpectStatic, page: Page, where: string): Promise<void> {
+  const layout = await measureLayout(page);
+  expect
+    .soft(
+      layout.scrollWidth,
+      `${where} scrolls sideways: ${layout.scrollWidth} px wide; sticking out:\n  ${layout.overflowing.join('\n  ')}`,
+    )
+    .toBeLessThanOrEqual(layout.innerWidth);
+  expect.soft(layout.smallTargets, `${where}: interactive targets under ${MIN_TARGET_PX} × ${MIN_TARGET_PX} px`).toEqual([]);
 }

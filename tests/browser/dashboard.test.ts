@@ -34,7 +34,7 @@ import { type RunningDashboard, startDashboard } from '../../examples/dashboard/
 import { DEFAULT_DIST_DIR } from '../../examples/dashboard/src/server/static-app.ts';
 import { TEST_SAMPLE, tempDataDir } from '../../examples/dashboard/src/server/test-support.ts';
 import { formatCreditsNumber, formatCreditsText } from '../../packages/react/src/format/amounts.js';
-import { axeDocumentViolations, formatViolations, MIN_TARGET_PX, measureLayout } from './checks.js';
+import { axeDocumentViolations, expectLayout, formatViolations } from './checks.js';
 import { launchChromium, repoRoot, type StoryTheme, type StoryWidth } from './harness.js';
 
 const built = existsSync(join(DEFAULT_DIST_DIR, 'index.html'));
@@ -288,7 +288,7 @@ if (!built && !process.env.CI) {
             const violations = await axeDocumentViolations(page);
             expect.soft(violations, `axe found violations in ${where}:\n${formatViolations(violations)}`).toEqual([]);
           }
-          if (width !== 1280) await checkLayout(page, where);
+          if (width !== 1280) await expectLayout(expect, page, where);
           if (width === 375 && spec.menu) await checkMenu(page, spec, theme);
         }
         expect.soft(errors, `${spec.name} (${theme}) logged errors`).toEqual([]);
@@ -296,17 +296,6 @@ if (!built && !process.env.CI) {
       } finally {
         await page.close();
       }
-    }
-
-    async function checkLayout(page: Page, where: string): Promise<void> {
-      const layout = await measureLayout(page);
-      expect
-        .soft(
-          layout.scrollWidth,
-          `${where} scrolls sideways: ${layout.scrollWidth} px wide; sticking out:\n  ${layout.overflowing.join('\n  ')}`,
-        )
-        .toBeLessThanOrEqual(layout.innerWidth);
-      expect.soft(layout.smallTargets, `${where}: interactive targets under ${MIN_TARGET_PX} × ${MIN_TARGET_PX} px`).toEqual([]);
     }
 
     /** The navigation menu of a narrow screen, opened: its links are checked like the page, then it closes on Escape. */
@@ -321,7 +310,7 @@ if (!built && !process.env.CI) {
       await screenshot(page, `${spec.name}-menu-${theme}-375`, 375);
       const violations = await axeDocumentViolations(page);
       expect.soft(violations, `axe found violations in ${where}:\n${formatViolations(violations)}`).toEqual([]);
-      await checkLayout(page, where);
+      await expectLayout(expect, page, where);
       await page.keyboard.press('Escape');
       await nav.waitFor({ state: 'hidden' });
       expect(await button.evaluate((el) => el === document.activeElement), `${where}: Escape hands focus back to the menu button`).toBe(

@@ -10,22 +10,12 @@ import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { STORY_NOW } from '../../.storybook/story-clock.js';
+import { CHROMIUM_FLAGS } from './chromium-flags.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const storybookStatic = join(repoRoot, 'storybook-static');
 /** Debian's `chromium` package; override with CHROMIUM_PATH. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Keeps Chromium off the network (the machine is offline) and quiet. Playwright adds `--headless` itself. */
-export const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 export type StoryWidth = 375 | 1280;
 export type StoryTheme = 'light' | 'dark';

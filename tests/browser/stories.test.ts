@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, type ExpectStatic, it } from 'vitest';
-import { axeViolations, chartProblems, formatViolations, MIN_TARGET_PX, measureLayout } from './checks.js';
+import { axeViolations, chartProblems, expectLayout, formatViolations } from './checks.js';
 import {
   closeStories,
   isLoadingStory,
@@ -126,16 +126,7 @@ if (stories === null && !process.env.CI) {
           expect.soft(shown, `${where} shows no chart or table`).toBeGreaterThan(0);
         }
       }
-      if (width !== 1280) {
-        const layout = await measureLayout(page);
-        expect
-          .soft(
-            layout.scrollWidth,
-            `${where} scrolls sideways: ${layout.scrollWidth} px wide; sticking out:\n  ${layout.overflowing.join('\n  ')}`,
-          )
-          .toBeLessThanOrEqual(layout.innerWidth);
-        expect.soft(layout.smallTargets, `${where}: interactive targets under ${MIN_TARGET_PX} × ${MIN_TARGET_PX} px`).toEqual([]);
-      }
+      if (width !== 1280) await expectLayout(expect, page, where);
     }
 
     /** The widths a story is checked at in each theme, in an order that needs one resize per step. */

@@ -33,6 +33,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS } from '../../../tests/browser/chromium-flags.ts';
 import { DEMO_CUSTOMER } from '../src/server/seed.ts';
 import { startDashboard } from '../src/server/serve.ts';
 import { DEFAULT_DIST_DIR } from '../src/server/static-app.ts';
@@ -44,17 +45,6 @@ const CPU_SLOWDOWN = 4;
 const QUIET_MS = 500;
 /** A page that never settles is reported as this and fails the goal, rather than hanging the benchmark. */
 const GIVE_UP_MS = 30_000;
-
-/** The same flags as the browser tests (tests/browser/harness.ts, CHROMIUM_FLAGS): offline and quiet. */
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const BASELINE_FILE = 'bench-baseline.html';
 const BASELINE_HTML = `<!doctype html>
