@@ -121,6 +121,66 @@ describe('Postgres races', () => {
     stores = stores.filter((other) => other !== store);
   });
 
+  it('a refused call keeps its pooled connection; one ended mid-call is dropped and replaced', async () => {
+    const application = `tally-refusals-${process.pid}`;
+    const pool = new pg.Pool({ connectionString: db.url, max: 1, application_name: application });
+    pool.on('error', () => {});
+    let opened = 0;
+    let dropped = 0;
+    pool.on('connect', () => opened++);
+    pool.on('remove', () => dropped++);
+    const { tally, store } = await freshTally({ pool });
+    try {
+      await tally.customers.upsert({ customerId: 'refused', tier: 'starter' });
+      await tally.grant({ customerId: 'refused', kind: 'allowance', amountMicros: CREDIT, idempotencyKey: 'refusals-grant' });
+      // Refusals raised inside the ledger functions: the server answers them, the connection stays good.
+      for (let i = 0; i < 20; i++) {
+        const refused = tally.spend({ customerId: 'refused', amountMicros: 2n * CREDIT, idempotencyKey: `refusals-too-much-${i}` });
+        await expect(refused).rejects.toSatisfy((error) => TallyError.is(error, 'INSUFFICIENT_CREDITS'));
+      }
+      const conflict = tally.grant({ customerId: 'refused', kind: 'coupon', amountMicros: 1n, idempotencyKey: 'refusals-grant' });
+      await expect(conflict).rejects.toSatisfy((error) => TallyError.is(error, 'IDEMPOTENCY_CONFLICT'));
+      expect((await tally.spend({ customerId: 'refused', amountMicros: CREDIT / 2n, idempotencyKey: 'refusals-fits' })).replayed).toBe(
+        false,
+      );
+      expect({ opened, dropped }, 'one connection served every call').toEqual({ opened: 1, dropped: 0 });
+
+      // A call whose connection the server ends while it waits (here on a row lock held elsewhere) fails,
+      // and that connection leaves the pool; the next call opens a new one.
+      const locker = new pg.Client({ connectionString: db.url });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query(`select 1 from tally_customers where id = 'refused' for update`);
+        const waiting = tally.spend({ customerId: 'refused', amountMicros: 1n, idempotencyKey: 'refusals-ended' });
+        const outcome = waiting.then(
+          () => 'served',
+          (error: unknown) => (error instanceof TallyError ? error.code : 'connection ended'),
+        );
+        await expect
+          .poll(
+            async () =>
+              (await db.query(`select pid from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [application]))
+                .length,
+          )
+          .toBe(1);
+        await db.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`, [application]);
+        expect(await outcome).toBe('connection ended');
+      } finally {
+        await locker.query('rollback');
+        await locker.end();
+      }
+      await expect.poll(() => dropped).toBe(1);
+      expect((await tally.spend({ customerId: 'refused', amountMicros: 1n, idempotencyKey: 'refusals-ended' })).replayed).toBe(false);
+      expect(opened).toBe(2);
+      expect((await tally.audit()).issues).toEqual([]);
+    } finally {
+      await store.close();
+      await pool.end();
+      stores = stores.filter((other) => other !== store);
+    }
+  });
+
   it('outbox workers claiming at once never get the same message', async () => {
     const { store } = await freshTally({ max: 8 });
     const at = new Date('2026-11-05T00:00:00Z');

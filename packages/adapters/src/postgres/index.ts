@@ -18,11 +18,33 @@ export interface PostgresStoreOptions {
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * Runs one query on a pooled connection and gives the connection back even when the query failed.
+ * `pool.query` would close it instead: it hands the query's error to `release`, which ends the
+ * connection, so every refusal a ledger function raises (insufficient credits, a spend cap, a
+ * conflicting key) cost a new connection, with the functions compiled and the statements prepared
+ * again on it. An error answered by the server leaves the connection usable; one whose connection
+ * ended is not queryable any more, and the pool drops it on release.
+ */
+async function onPooled<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  // Heard between checkout and release (the server ending the connection); otherwise the process would crash.
+  const onError = () => {};
+  client.on('error', onError);
+  try {
+    return await run(client);
+  } finally {
+    client.off('error', onError);
+    client.release();
+  }
+}
+
 function poolDriver(pool: pg.Pool, ownsPool: boolean, schema: string | undefined): SqlDriver {
   const driver: SqlDriver = {
-    query: async (text, params, name) => (await pool.query({ text, values: params as unknown[], ...(name ? { name } : {}) })) as never,
+    query: (text, params, name) =>
+      onPooled(pool, (client) => client.query({ text, values: params as unknown[], ...(name ? { name } : {}) })) as never,
     async exec(script) {
-      await pool.query(script);
+      await onPooled(pool, (client) => client.query(script));
     },
     async transaction(fn) {
       const client = await pool.connect();
