@@ -181,6 +181,39 @@ describe('Postgres races', () => {
     }
   });
 
+  it('a call that times out on the client side ends its connection: the query may still be running on it', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1, query_timeout: 300 });
+    pool.on('error', () => {});
+    let opened = 0;
+    let dropped = 0;
+    pool.on('connect', () => opened++);
+    pool.on('remove', () => dropped++);
+    const { tally, store } = await freshTally({ pool });
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await tally.customers.upsert({ customerId: 'timed-out', tier: 'starter' });
+      await tally.grant({ customerId: 'timed-out', kind: 'allowance', amountMicros: CREDIT, idempotencyKey: 'timeout-grant' });
+      await locker.query('begin');
+      await locker.query(`select 1 from tally_customers where id = 'timed-out' for update`);
+      const waited = tally.spend({ customerId: 'timed-out', amountMicros: 1n, idempotencyKey: 'timeout-spend' });
+      await expect(waited).rejects.toThrow(/timeout/i);
+      await expect.poll(() => dropped).toBe(1);
+      // The server ran the spend once the lock was free (nothing cancelled it), so the retry replays it:
+      // its key claim waits for that transaction and then finds the key taken.
+      await locker.query('rollback');
+      const retried = await tally.spend({ customerId: 'timed-out', amountMicros: 1n, idempotencyKey: 'timeout-spend' });
+      expect(retried.replayed).toBe(true);
+      expect(opened).toBe(2);
+      expect((await tally.balance('timed-out')).balanceMicros).toBe(CREDIT - 1n);
+    } finally {
+      await locker.end();
+      await store.close();
+      await pool.end();
+      stores = stores.filter((other) => other !== store);
+    }
+  });
+
   it('outbox workers claiming at once never get the same message', async () => {
     const { store } = await freshTally({ max: 8 });
     const at = new Date('2026-11-05T00:00:00Z');

@@ -23,19 +23,25 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
  * `pool.query` would close it instead: it hands the query's error to `release`, which ends the
  * connection, so every refusal a ledger function raises (insufficient credits, a spend cap, a
  * conflicting key) cost a new connection, with the functions compiled and the statements prepared
- * again on it. An error answered by the server leaves the connection usable; one whose connection
- * ended is not queryable any more, and the pool drops it on release.
+ * again on it. An error the server answered (a `DatabaseError`, with its SQLSTATE) leaves the
+ * connection ready for the next query; any other (the connection lost, a client-side timeout with the
+ * query still running) ends it, as before. A connection the server ended is not queryable any more,
+ * and the pool drops it on release either way.
  */
 async function onPooled<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   // Heard between checkout and release (the server ending the connection); otherwise the process would crash.
   const onError = () => {};
   client.on('error', onError);
+  let failure: Error | undefined;
   try {
     return await run(client);
+  } catch (error) {
+    if (!(error instanceof pg.DatabaseError)) failure = error instanceof Error ? error : new Error(String(error));
+    throw error;
   } finally {
     client.off('error', onError);
-    client.release();
+    client.release(failure);
   }
 }
 
