@@ -162,10 +162,15 @@ export interface OpenStoryOptions {
    * (read from the rendered story, so tags set by helper functions count too).
    */
   loading?: boolean;
-  /** How long the story may take to settle. Default 20 s (two cores shared with the rest of CI). */
+  /**
+   * How long the story may take to render and settle. Default 45 s: the two cores are shared with the
+   * rest of CI, and on a day when this machine's stories file took 615 s (229 s on a quick day) one
+   * story's first render went past the earlier 20 s. A story that hangs still fails, later.
+   */
   timeoutMs?: number;
 }
 
+const STORY_TIMEOUT_MS = 45_000;
 const API_PATH = /\/v1\//;
 const QUIET_MS = 150;
 
@@ -203,7 +208,7 @@ const DYNAMIC_IMPORT_FAILED = 'Failed to fetch dynamically imported module';
 
 async function openStoryOnce(storyId: string, options: OpenStoryOptions): Promise<Page> {
   const { context, server } = await storySession();
-  const timeout = options.timeoutMs ?? 20_000;
+  const timeout = options.timeoutMs ?? STORY_TIMEOUT_MS;
   const page = await context.newPage();
   const errors: string[] = [];
   problems.set(page, errors);
@@ -328,7 +333,7 @@ export function isLoadingStory(page: Page): boolean {
  * costs about eight times as much as this on the project's machine. Not for loading stories: their
  * state is the request in flight, which a second render does not repeat.
  */
-export async function setStoryTheme(page: Page, theme: StoryTheme, timeoutMs = 20_000): Promise<void> {
+export async function setStoryTheme(page: Page, theme: StoryTheme, timeoutMs = STORY_TIMEOUT_MS): Promise<void> {
   const tracker = trackers.get(page);
   if (!tracker) throw new Error('setStoryTheme needs a page from openStory');
   if (isLoadingStory(page)) throw new Error('setStoryTheme: a loading story is opened once per theme instead');
