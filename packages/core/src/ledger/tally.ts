@@ -221,7 +221,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
 
     analytics: {
       /** One metric of docs/analytics.md over `[from, to)`, priced with this Tally's catalog. */
-      metric: <M extends MetricName>(query: MetricQuery<M>): Promise<MetricResult<M>> => store.metric(query, reportCatalog),
+      metric: async <M extends MetricName>(query: MetricQuery<M>): Promise<MetricResult<M>> => store.metric(query, reportCatalog),
       /**
        * Folds what was written since the last fold into the store's rollups, so metrics stay fast: run it
        * from a job every minute or so. False when another fold was already running.
@@ -231,7 +231,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
       catalog: (): AnalyticsCatalog => reportCatalog,
     },
 
-    grant(input: GrantInput): Promise<GrantResult> {
+    async grant(input: GrantInput): Promise<GrantResult> {
       const at = now();
       const customerId = identifier(input.customerId, 'customerId');
       const kind = bucketKind(input.kind);
@@ -253,12 +253,12 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     },
 
     /** Takes credits now, or fails with `INSUFFICIENT_CREDITS` and changes nothing. */
-    spend: (input: ChargeInput): Promise<ChargeResult> => store.spend(chargeCommand(input, 'spend')),
+    spend: async (input: ChargeInput): Promise<ChargeResult> => store.spend(chargeCommand(input, 'spend')),
 
     /** Records usage that already happened: never refused; what credit can't cover becomes debt. */
-    recordUsage: (input: ChargeInput): Promise<ChargeResult> => store.recordUsage(chargeCommand(input, 'usage')),
+    recordUsage: async (input: ChargeInput): Promise<ChargeResult> => store.recordUsage(chargeCommand(input, 'usage')),
 
-    recordUsageBatch(inputs: ChargeInput[]): Promise<UsageBatchItemResult[]> {
+    async recordUsageBatch(inputs: ChargeInput[]): Promise<UsageBatchItemResult[]> {
       if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 10_000) {
         throw new TallyError('VALIDATION', 'recordUsageBatch takes 1 to 10,000 items');
       }
@@ -345,7 +345,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
       });
     },
 
-    adjust(input: { customerId: string; amountMicros: IntegerInput; reason: string; idempotencyKey: string }) {
+    async adjust(input: { customerId: string; amountMicros: IntegerInput; reason: string; idempotencyKey: string }) {
       const customerId = identifier(input.customerId, 'customerId');
       const amountMicros = amount(input.amountMicros, 'amountMicros', 'non-zero');
       const reason = text(input.reason, 'reason', { required: true }) as string;
@@ -360,7 +360,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     },
 
     /** Reserves credits for a call whose cost is not known yet (e.g. a streaming LLM call). */
-    reserve(input: {
+    async reserve(input: {
       customerId: string;
       /** Counted against this end user's spend caps (and the customer's) while the hold is active. */
       endUserId?: string;
@@ -385,7 +385,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
     },
 
     /** Settles a hold with the actual amount (may be more or less than reserved). */
-    capture(input: {
+    async capture(input: {
       holdId: string;
       amountMicros: IntegerInput;
       description?: string;
@@ -407,7 +407,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
       });
     },
 
-    release(input: { holdId: string; idempotencyKey?: string }): Promise<HoldResult> {
+    async release(input: { holdId: string; idempotencyKey?: string }): Promise<HoldResult> {
       const holdId = identifier(input.holdId, 'holdId');
       return store.release({
         holdId,
@@ -419,7 +419,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
 
     balance: async (customerId: string): Promise<Balance> => store.balance(identifier(customerId, 'customerId'), now()),
 
-    transactions(query: TransactionsQuery = {}): Promise<Page<Entry>> {
+    async transactions(query: TransactionsQuery = {}): Promise<Page<Entry>> {
       const limit = query.limit ?? 50;
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) throw new TallyError('VALIDATION', 'limit must be between 1 and 500');
       for (const kind of query.kinds ?? []) {
@@ -441,7 +441,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
        * each end user without caps of its own. Both null or omitted: removes them. Enforced at reserve
        * and spend time with `SPEND_CAP_EXCEEDED`; recorded usage is never refused but counts.
        */
-      set(input: SpendCapInput): Promise<SpendCapStatus> {
+      async set(input: SpendCapInput): Promise<SpendCapStatus> {
         const customerId = identifier(input.customerId, 'customerId');
         let scope: SpendCapScope = { kind: 'customer' };
         if (input.endUserId === EACH_END_USER_SCOPE) scope = { kind: 'each-end-user' };
@@ -456,7 +456,7 @@ export function createTally({ catalog, store, clock = systemClock }: CreateTally
         });
       },
       /** Every capped scope and every end user counted, with what each used today and this month. */
-      list: (customerId: string): Promise<SpendCapStatus[]> => store.listSpendCaps(identifier(customerId, 'customerId'), now()),
+      list: async (customerId: string): Promise<SpendCapStatus[]> => store.listSpendCaps(identifier(customerId, 'customerId'), now()),
     },
 
     sweepHolds: (): Promise<number> => store.sweepHolds(now()),
