@@ -34,6 +34,16 @@ async function freshTally(options: { max?: number; pool?: pg.Pool } = {}): Promi
   return { tally, store };
 }
 
+/** A pool of the test's own that counts the connections it opens and drops. */
+function countedPool(config: pg.PoolConfig): { pool: pg.Pool; count: { opened: number; dropped: number } } {
+  const pool = new pg.Pool({ connectionString: db.url, ...config });
+  const count = { opened: 0, dropped: 0 };
+  pool.on('error', () => {});
+  pool.on('connect', () => count.opened++);
+  pool.on('remove', () => count.dropped++);
+  return { pool, count };
+}
+
 const CREDIT = 1_000_000n;
 
 describe('Postgres races', () => {
@@ -123,12 +133,7 @@ describe('Postgres races', () => {
 
   it('a refused call keeps its pooled connection; one ended mid-call is dropped and replaced', async () => {
     const application = `tally-refusals-${process.pid}`;
-    const pool = new pg.Pool({ connectionString: db.url, max: 1, application_name: application });
-    pool.on('error', () => {});
-    let opened = 0;
-    let dropped = 0;
-    pool.on('connect', () => opened++);
-    pool.on('remove', () => dropped++);
+    const { pool, count } = countedPool({ max: 1, application_name: application });
     const { tally, store } = await freshTally({ pool });
     try {
       await tally.customers.upsert({ customerId: 'refused', tier: 'starter' });
@@ -143,7 +148,7 @@ describe('Postgres races', () => {
       expect((await tally.spend({ customerId: 'refused', amountMicros: CREDIT / 2n, idempotencyKey: 'refusals-fits' })).replayed).toBe(
         false,
       );
-      expect({ opened, dropped }, 'one connection served every call').toEqual({ opened: 1, dropped: 0 });
+      expect(count, 'one connection served every call').toEqual({ opened: 1, dropped: 0 });
 
       // A call whose connection the server ends while it waits (here on a row lock held elsewhere) fails,
       // and that connection leaves the pool; the next call opens a new one.
@@ -170,9 +175,9 @@ describe('Postgres races', () => {
         await locker.query('rollback');
         await locker.end();
       }
-      await expect.poll(() => dropped).toBe(1);
+      await expect.poll(() => count.dropped).toBe(1);
       expect((await tally.spend({ customerId: 'refused', amountMicros: 1n, idempotencyKey: 'refusals-ended' })).replayed).toBe(false);
-      expect(opened).toBe(2);
+      expect(count.opened).toBe(2);
       expect((await tally.audit()).issues).toEqual([]);
     } finally {
       await store.close();
@@ -182,12 +187,7 @@ describe('Postgres races', () => {
   });
 
   it('a call that times out on the client side ends its connection: the query may still be running on it', async () => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 1, query_timeout: 300 });
-    pool.on('error', () => {});
-    let opened = 0;
-    let dropped = 0;
-    pool.on('connect', () => opened++);
-    pool.on('remove', () => dropped++);
+    const { pool, count } = countedPool({ max: 1, query_timeout: 300 });
     const { tally, store } = await freshTally({ pool });
     const locker = new pg.Client({ connectionString: db.url });
     await locker.connect();
@@ -198,13 +198,13 @@ describe('Postgres races', () => {
       await locker.query(`select 1 from tally_customers where id = 'timed-out' for update`);
       const waited = tally.spend({ customerId: 'timed-out', amountMicros: 1n, idempotencyKey: 'timeout-spend' });
       await expect(waited).rejects.toThrow(/timeout/i);
-      await expect.poll(() => dropped).toBe(1);
+      await expect.poll(() => count.dropped).toBe(1);
       // The server ran the spend once the lock was free (nothing cancelled it), so the retry replays it:
       // its key claim waits for that transaction and then finds the key taken.
       await locker.query('rollback');
       const retried = await tally.spend({ customerId: 'timed-out', amountMicros: 1n, idempotencyKey: 'timeout-spend' });
       expect(retried.replayed).toBe(true);
-      expect(opened).toBe(2);
+      expect(count.opened).toBe(2);
       expect((await tally.balance('timed-out')).balanceMicros).toBe(CREDIT - 1n);
     } finally {
       await locker.end();
