@@ -28,6 +28,13 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
  * query still running) ends it, as before. A connection the server ended is not queryable any more,
  * and the pool drops it on release either way.
  */
+/** node-postgres's `DatabaseError`, also from a copy of pg other than ours (an app's own pool): it has a severity and a SQLSTATE. */
+const answeredByServer = (error: unknown): boolean =>
+  error instanceof pg.DatabaseError ||
+  (error instanceof Error &&
+    typeof (error as { severity?: unknown }).severity === 'string' &&
+    typeof (error as { code?: unknown }).code === 'string');
+
 async function onPooled<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   // Heard between checkout and release (the server ending the connection); otherwise the process would crash.
@@ -37,7 +44,7 @@ async function onPooled<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promis
   try {
     return await run(client);
   } catch (error) {
-    if (!(error instanceof pg.DatabaseError)) failure = error instanceof Error ? error : new Error(String(error));
+    if (!answeredByServer(error)) failure = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
     client.off('error', onError);
