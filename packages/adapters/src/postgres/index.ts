@@ -18,6 +18,13 @@ export interface PostgresStoreOptions {
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** node-postgres's `DatabaseError`, also from a copy of pg other than ours (an app's own pool): it has a severity and a SQLSTATE. */
+const answeredByServer = (error: unknown): boolean =>
+  error instanceof pg.DatabaseError ||
+  (error instanceof Error &&
+    typeof (error as { severity?: unknown }).severity === 'string' &&
+    typeof (error as { code?: unknown }).code === 'string');
+
 /**
  * Runs one query on a pooled connection and gives the connection back even when the query failed.
  * `pool.query` would close it instead: it hands the query's error to `release`, which ends the
@@ -28,13 +35,6 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
  * query still running) ends it, as before. A connection the server ended is not queryable any more,
  * and the pool drops it on release either way.
  */
-/** node-postgres's `DatabaseError`, also from a copy of pg other than ours (an app's own pool): it has a severity and a SQLSTATE. */
-const answeredByServer = (error: unknown): boolean =>
-  error instanceof pg.DatabaseError ||
-  (error instanceof Error &&
-    typeof (error as { severity?: unknown }).severity === 'string' &&
-    typeof (error as { code?: unknown }).code === 'string');
-
 async function onPooled<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   // Heard between checkout and release (the server ending the connection); otherwise the process would crash.
