@@ -47,6 +47,83 @@ describe('memory store', () => {
     expect((await tally.audit()).ok).toBe(true);
   });
 
+  it('replays a hold as each operation left it, and a replay handed out shares nothing with the store', async () => {
+    const { store, clock, tally } = setup();
+    await tally.customers.upsert({ customerId: 'a', tier: 'starter' });
+    await tally.grant({ customerId: 'a', kind: 'purchased', amountMicros: 10_000_000n, idempotencyKey: 'g' });
+    const reserveInput = { customerId: 'a', amountMicros: 3_000_000n, ttlMs: 60_000, idempotencyKey: 'r' };
+    const reserved = await tally.reserve(reserveInput);
+    clock.advance(1_000);
+    const captured = await tally.capture({ holdId: reserved.hold.id, amountMicros: 1_000_000n, idempotencyKey: 'c' });
+    expect(captured.hold).toMatchObject({ status: 'captured', capturedMicros: 1_000_000n });
+
+    const replayed = await tally.reserve(reserveInput);
+    expect(replayed).toEqual({ ...reserved, replayed: true });
+    replayed.hold.expiresAt.setTime(0);
+    replayed.hold.createdAt.setTime(0);
+    const capturedAgain = await tally.capture({ holdId: reserved.hold.id, amountMicros: 1_000_000n, idempotencyKey: 'c' });
+    expect(capturedAgain).toEqual({ ...captured, replayed: true });
+    capturedAgain.hold.settledAt?.setTime(0);
+    capturedAgain.hold.status = 'released';
+
+    const hold = await store.getHold(reserved.hold.id);
+    expect(hold).toEqual(captured.hold);
+    expect(await tally.reserve(reserveInput)).toEqual({ ...reserved, replayed: true });
+    expect(await tally.capture({ holdId: reserved.hold.id, amountMicros: 1_000_000n, idempotencyKey: 'c' })).toEqual({
+      ...captured,
+      replayed: true,
+    });
+
+    const second = await tally.reserve({ customerId: 'a', amountMicros: 1_000_000n, ttlMs: 60_000, idempotencyKey: 'r2' });
+    const released = await tally.release({ holdId: second.hold.id, idempotencyKey: 'x' });
+    expect(await tally.release({ holdId: second.hold.id, idempotencyKey: 'x' })).toEqual({ ...released, replayed: true });
+    expect(await tally.reserve({ customerId: 'a', amountMicros: 1_000_000n, ttlMs: 60_000, idempotencyKey: 'r2' })).toEqual({
+      ...second,
+      replayed: true,
+    });
+    expect((await tally.audit()).ok).toBe(true);
+  });
+
+  it('never expires a hold or bucket through what a rolled-back operation left behind', async () => {
+    const { store, clock, tally } = setup();
+    await tally.customers.upsert({ customerId: 'a', tier: 'starter' });
+    await tally.grant({ customerId: 'a', kind: 'purchased', amountMicros: 10_000_000n, idempotencyKey: 'g' });
+    const failure = new Error('rolled back');
+    // A hold and a bucket that expire in a minute, undone; the next ones reuse their ids and live an hour.
+    await expect(
+      store.transaction(async (tx) => {
+        const scoped = createTally({ catalog: sampleCatalog, store: tx, clock });
+        await scoped.reserve({ customerId: 'a', amountMicros: 1_000_000n, ttlMs: 60_000, idempotencyKey: 'short' });
+        await scoped.grant({
+          customerId: 'a',
+          kind: 'coupon',
+          amountMicros: 5n,
+          expiresAt: new Date(clock.now().getTime() + 60_000),
+          idempotencyKey: 'gs',
+        });
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    const hold = await tally.reserve({ customerId: 'a', amountMicros: 1_000_000n, ttlMs: 3_600_000, idempotencyKey: 'long' });
+    const bucket = await tally.grant({
+      customerId: 'a',
+      kind: 'coupon',
+      amountMicros: 5n,
+      expiresAt: new Date(clock.now().getTime() + 3_600_000),
+      idempotencyKey: 'gl',
+    });
+    expect(hold.hold.id).toBe('1');
+    expect(bucket.bucket.id).toBe('2');
+    const later = new Date(clock.now().getTime() + 120_000);
+    expect(await store.sweepHolds(later)).toBe(0);
+    expect(await store.expireBuckets(later)).toBe(0);
+    expect((await store.getHold('1'))?.status).toBe('active');
+    const end = new Date(clock.now().getTime() + 3_600_000);
+    expect(await store.sweepHolds(end)).toBe(1);
+    expect(await store.expireBuckets(end)).toBe(1);
+    expect((await tally.audit()).ok).toBe(true);
+  });
+
   it('keeps its own copy of the dates a command carries', async () => {
     const { store, tally } = setup();
     await tally.customers.upsert({ customerId: 'a', tier: 'starter' });

@@ -16,7 +16,8 @@ export function amount(value: IntegerInput, label: string, rule: 'positive' | 'n
   if (rule === 'non-negative' && micros < 0n)
     throw new TallyError('VALIDATION', `${label} must not be negative`, { details: { field: label } });
   if (rule === 'non-zero' && micros === 0n) throw new TallyError('VALIDATION', `${label} must not be zero`, { details: { field: label } });
-  return micros;
+  // The literal is one shared value; a converted 0 is a new one, which a stored usage entry would keep.
+  return micros === 0n ? 0n : micros;
 }
 
 const ID = /^[\x21-\x7e]{1,255}$/;

@@ -877,6 +877,11 @@ test('idempotency: the same key and payload replay the stored result and write n
   );
   expectEqual(await h.tally.spend(spendInput), { ...spent, replayed: true }, 'a later replay returns the result as it was');
   expectEqual(
+    await h.tally.reserve(reserveInput),
+    { ...reserved, replayed: true },
+    'a reserve replayed after its capture shows the hold as it was reserved',
+  );
+  expectEqual(
     (await allEntries(h.store)).map((e) => e.kind),
     ['capture', 'spend', 'grant'],
     'one set of entries',
