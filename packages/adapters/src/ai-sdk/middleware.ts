@@ -424,7 +424,8 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
         throw error;
       }
       const seen: Report = { usage: undefined, metadata: undefined, generationId: null, output: emptyCount(), reasoning: emptyCount() };
-      const toolInputs = new Set<string>();
+      // Tool calls whose input streamed as deltas (counted there); made when the first one comes.
+      let toolInputs: Set<string> | undefined;
       let finished = false;
       let errored = false;
       let settled = false;
@@ -455,11 +456,12 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
             addText(seen.reasoning, part.delta);
             break;
           case 'tool-input-delta':
+            toolInputs ??= new Set();
             toolInputs.add(part.id);
             addText(seen.output, part.delta);
             break;
           case 'tool-call':
-            if (!toolInputs.has(part.toolCallId)) addText(seen.output, part.input);
+            if (!toolInputs?.has(part.toolCallId)) addText(seen.output, part.input);
             break;
           case 'response-metadata':
             if (part.id !== undefined) seen.generationId = part.id;
@@ -477,29 +479,33 @@ export function tallyMiddleware(options: TallyMiddlewareOptions): LanguageModelV
 
       const reader = result.stream.getReader();
       const stream = new ReadableStream<LanguageModelV4StreamPart>({
+        // Reads on while the consumer still wants chunks (the same one chunk of read-ahead as a pull per
+        // chunk): each call of pull costs the stream machinery promises of its own.
         async pull(controller) {
-          let next: ReadableStreamReadResult<LanguageModelV4StreamPart>;
-          try {
-            next = await reader.read();
-          } catch (error) {
-            if (settled) return;
-            await end('error').catch(report);
-            controller.error(error);
-            return;
-          }
-          // A read that was waiting when the consumer cancelled resolves afterwards: the cancel settled.
-          if (settled) return;
-          if (next.done) {
+          do {
+            let next: ReadableStreamReadResult<LanguageModelV4StreamPart>;
             try {
-              await end('done');
-              controller.close();
+              next = await reader.read();
             } catch (error) {
+              if (settled) return;
+              await end('error').catch(report);
               controller.error(error);
+              return;
             }
-            return;
-          }
-          observe(next.value);
-          controller.enqueue(next.value);
+            // A read that was waiting when the consumer cancelled resolves afterwards: the cancel settled.
+            if (settled) return;
+            if (next.done) {
+              try {
+                await end('done');
+                controller.close();
+              } catch (error) {
+                controller.error(error);
+              }
+              return;
+            }
+            observe(next.value);
+            controller.enqueue(next.value);
+          } while ((controller.desiredSize ?? 0) > 0);
         },
         // The consumer went away (an abort, a client disconnect): settle, and stop the provider.
         async cancel(reason) {
