@@ -255,7 +255,7 @@ function copyHold(h: Hold): Hold {
 /**
  * Stored results keep the live hold, not a copy: results live as long as their keys and are read only
  * by replays, and a copied hold with its dates cost every metered call (a reserve and a capture) about
- * 700 bytes of heap for good, which set how often the collector had to mark the whole heap. A hold
+ * 640 bytes of heap for good, which set how often the collector had to mark the whole heap. A hold
  * changes only when it settles (status, `settledAt`, `capturedMicros`; the dates are replaced, never
  * changed in place) and never after, so a capture's or release's result is exact as it is, and a
  * reserve's replay puts back what the hold was when it was made. Results go out through `copyStored`.
