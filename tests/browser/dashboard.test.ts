@@ -478,8 +478,12 @@ if (!built && !process.env.CI) {
         const mrrCard = page.getByRole('region', { name: 'MRR', exact: true });
         await mrrCard.getByRole('button', { name: 'Table view of MRR' }).click();
         const mrrAfter = await todaysMrr();
-        // A trial is no recurring revenue (docs/analytics.md), so its first paid month is a "new" movement.
-        expect(BigInt(mrrAfter.new) - BigInt(mrrBefore.new), 'the upgrade is today’s new MRR: the Professional price').toBe(4900n);
+        // A trial is no recurring revenue (docs/analytics.md), so its first paid month is a "new" movement:
+        // counted from the day of the first reading, so a run that crosses midnight UTC still adds up.
+        const newSinceBefore = (await mrrPoints())
+          .filter((point) => point.start >= mrrBefore.start)
+          .reduce((sum, point) => sum + BigInt(point.new), 0n);
+        expect(newSinceBefore - BigInt(mrrBefore.new), 'the upgrade is new MRR: the Professional price').toBe(4900n);
         expect(BigInt(mrrAfter.mrr) - BigInt(mrrBefore.mrr)).toBe(4900n);
         const today = mrrCard.locator('tbody tr', { has: page.locator(`time[datetime="${mrrAfter.start}"]`) });
         const shownMovements = await today.locator('td data').evaluateAll((cells) => cells.map((cell) => cell.getAttribute('value')));
@@ -535,14 +539,18 @@ if (!built && !process.env.CI) {
       }
     }, 90_000);
 
-    /** Today's MRR bucket from the admin API, over the analytics page's default range: the last 30 UTC days, by day. */
-    async function todaysMrr(): Promise<MrrPoint> {
+    /** The MRR buckets from the admin API over the analytics page's default range: the last 30 UTC days, by day. */
+    async function mrrPoints(): Promise<MrrPoint[]> {
       const day = 86_400_000;
       const to = new Date(Math.floor(Date.now() / day) * day + day);
       const from = new Date(to.getTime() - 30 * day);
       const query = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), granularity: 'day' });
-      const result = await adminApi<{ points: MrrPoint[] }>(`/v1/admin/analytics/mrr?${query}`);
-      const point = result.points.at(-1);
+      return (await adminApi<{ points: MrrPoint[] }>(`/v1/admin/analytics/mrr?${query}`)).points;
+    }
+
+    /** Today's MRR bucket: the last of the default range. */
+    async function todaysMrr(): Promise<MrrPoint> {
+      const point = (await mrrPoints()).at(-1);
       if (!point) throw new Error('the MRR metric has no bucket for today');
       return point;
     }
