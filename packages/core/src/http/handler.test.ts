@@ -175,6 +175,28 @@ describe('Idempotency-Key', () => {
     expect(longest.status).toBe(200);
   });
 
+  it('sent in the body instead is refused with a pointer to the header, and nothing is granted', async () => {
+    const h = await createHarness();
+    await seedCustomers(h);
+    const before = await storeSnapshot(h);
+    for (const field of ['idempotencyKey', 'idempotency_key']) {
+      const response = await h.call('POST', `/v1/admin/customers/${ADA}/grant`, {
+        as: 'admin',
+        body: { amountMicros: '1000', [field]: 'grant-1' },
+      });
+      const problem = await problemOf(response, 400, 'VALIDATION');
+      expect(problem.detail).toContain(`Unrecognized key: "${field}"`);
+      expect(problem.detail).toContain('send the idempotency key in the Idempotency-Key header, not the body');
+    }
+    const other = await problemOf(
+      await h.call('POST', `/v1/admin/customers/${ADA}/grant`, { as: 'admin', body: { amountMicros: '1000', note: 'x' } }),
+      400,
+      'VALIDATION',
+    );
+    expect(other.detail).not.toContain('Idempotency-Key');
+    expect(await storeSnapshot(h)).toEqual(before);
+  });
+
   it('without the header every call is new: a retried grant grants twice (retries need the header)', async () => {
     const h = await createHarness();
     await seedCustomers(h);

@@ -126,10 +126,17 @@ function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): Tall
   }));
 }
 
+/** A body field that names an idempotency key: the key belongs in the Idempotency-Key header (as in Stripe's API). */
+const IDEMPOTENCY_FIELD = /^idempotency[-_]?key$/i;
+
 function parseWith<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
   if (!result.success) {
     const issues = zodIssues(result.error);
+    const misplacedKey = result.error.issues.some(
+      (issue) => issue.code === 'unrecognized_keys' && issue.keys.some((key) => IDEMPOTENCY_FIELD.test(key)),
+    );
+    if (misplacedKey) issues.push({ path: [], message: 'send the idempotency key in the Idempotency-Key header, not the body' });
     const summary = issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
     throw validation(`Invalid ${what}: ${summary}`, issues);
   }
