@@ -555,6 +555,39 @@ describe('tallyMiddleware: stream', () => {
     await expectClean(tally);
   });
 
+  it('reads at most one part ahead of its consumer: a disconnect is charged for the parts it read, no more', async () => {
+    const { tally } = await setup();
+    const parts = textParts(['aaa', 'bbb', 'ccc', 'ddd', 'eee'], undefined);
+    // A provider that makes each part only when asked, then nothing (the consumer leaves first).
+    let made = 0;
+    const provider = new ReadableStream<LanguageModelV4StreamPart>(
+      {
+        pull(controller) {
+          const part = parts[made];
+          if (part === undefined) return;
+          made += 1;
+          controller.enqueue(part);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const mock = new MockLanguageModelV4({ modelId: 'openai/gpt-4o-mini', doStream: async () => ({ stream: provider }) });
+    const { model, calls } = metered(tally, mock);
+    const { stream } = await model.doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] });
+    const reader = stream.getReader();
+    const read: string[] = [];
+    for (let i = 0; i < 5; i++) read.push(((await reader.read()).value as LanguageModelV4StreamPart).type);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(read).toEqual(['stream-start', 'response-metadata', 'text-start', 'text-delta', 'text-delta']);
+    expect(made, 'the five parts read and one ahead').toBe(6);
+    await reader.cancel();
+    // Seen: "aaa", "bbb" and the part read ahead, "ccc": 9 ASCII characters → 3 tokens.
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ outcome: 'aborted', estimated: true, outputTokens: 3 });
+    expect(made).toBe(6);
+    await expectClean(tally);
+  });
+
   it('releases on an error part when the provider reported no usage (OpenRouter mid-stream error)', async () => {
     const { tally, start } = await setup();
     const parts: LanguageModelV4StreamPart[] = [
