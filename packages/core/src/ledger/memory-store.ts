@@ -184,12 +184,17 @@ class DueHeap<T> {
       const left = 2 * i + 1;
       if (left >= n) break;
       const right = left + 1;
-      const l = items[left] as T;
-      const r = items[right];
-      const child = r !== undefined && this.timeOf(r) < this.timeOf(l) ? right : left;
-      const c = items[child] as T;
-      if (this.timeOf(c) >= t) break;
-      items[i] = c;
+      let child = left;
+      let childTime = this.timeOf(items[left] as T);
+      if (right < n) {
+        const rightTime = this.timeOf(items[right] as T);
+        if (rightTime < childTime) {
+          child = right;
+          childTime = rightTime;
+        }
+      }
+      if (childTime >= t) break;
+      items[i] = items[child] as T;
       i = child;
     }
     items[i] = last;
